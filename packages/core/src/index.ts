@@ -1,0 +1,13 @@
+/** @spe/core: the domain of the SPE controller. No AWS SDK, no hono, no node:fs. */
+export * from "./actor";
+export * from "./audit";
+export * from "./dataset";
+export * from "./errors";
+export * from "./paging";
+export * from "./permit";
+export type * from "./ports";
+export * from "./schema-common";
+export * from "./state-machine";
+export * from "./sweep";
+export * from "./usecase";
+export * from "./workspace";

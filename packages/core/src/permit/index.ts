@@ -1,0 +1,228 @@
+/** Permit use cases: admins create, suspend, reinstate and revoke; suspension, revocation and expiry cascade. */
+import { type Actor, hasRole, requireRole } from "../actor";
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "../errors";
+import { listAll } from "../paging";
+import type { Deps, Versioned } from "../ports";
+import type { Page } from "../schema-common";
+import { assertTransition } from "../state-machine";
+import {
+  audited,
+  commitCreation,
+  type Idempotency,
+  idempotencyRecord,
+  idempotentReplay,
+  recordRefusal,
+  retryOnConflict,
+} from "../usecase";
+import { completeStop, stoppingChange } from "../workspace/lifecycle";
+import { LIVE_STATUSES, type TerminationReason, type Workspace } from "../workspace/schema";
+import type { AdminState, Permit as PermitT, PermitInput, PermitRecord } from "./schema";
+import { PERMIT_ADMIN_TRANSITIONS, permitStatus, permitView } from "./status";
+
+export * from "./schema";
+export * from "./status";
+
+type D = Pick<Deps, "store" | "clock" | "runtime" | "scheduler">;
+
+const target = (id: string) => `permit/${id}`;
+
+async function create(
+  deps: D,
+  actor: Actor,
+  input: PermitInput,
+  idem?: Idempotency,
+): Promise<{ permit: PermitT; replayed: boolean }> {
+  return audited(deps.store, { actor, action: "permit.created", target: target(input.id) }, async () => {
+    requireRole(actor, "create a permit", "admin");
+    const previous = await idempotentReplay(deps, actor, idem);
+    if (previous) return { permit: permitView(await mustGet(deps, previous), deps.clock.now()), replayed: true };
+    if (await deps.store.get("permit", input.id)) {
+      throw new ConflictError("permit.exists", `permit ${input.id} already exists`);
+    }
+    const missing = [];
+    for (const ds of input.datasets) if (!(await deps.store.get("dataset", ds))) missing.push(ds);
+    if (missing.length > 0) {
+      throw new ValidationError("permit.unknown_dataset", `unknown dataset(s): ${missing.join(", ")}`, [
+        { path: "datasets", message: `unknown dataset(s): ${missing.join(", ")}` },
+      ]);
+    }
+    const now = deps.clock.now();
+    const record: PermitRecord = {
+      ...input,
+      adminState: "normal",
+      stateReason: null,
+      createdAt: now.toISOString(),
+      createdBy: actor.sub,
+      updatedAt: now.toISOString(),
+      expiryProcessedAt: null,
+    };
+    const { id, replayed } = await commitCreation(deps, actor, idem, async () => {
+      await deps.store.commit({
+        writes: [{ kind: "permit", item: record, expectedVersion: null }],
+        audit: [
+          {
+            actor: actor.sub,
+            action: "permit.created",
+            target: target(record.id),
+            outcome: "allowed",
+            details: {
+              permitId: record.id,
+              purpose: record.purpose,
+              datasets: record.datasets,
+              researchers: record.researchers,
+              validFrom: record.validFrom,
+              validUntil: record.validUntil,
+            },
+          },
+        ],
+        idempotency: idempotencyRecord(actor, idem, record.id, now),
+      });
+      return record.id;
+    });
+    return { permit: permitView(replayed ? await mustGet(deps, id) : record, now), replayed };
+  });
+}
+
+async function mustGet(deps: Pick<Deps, "store">, id: string): Promise<PermitRecord> {
+  const found = await deps.store.get("permit", id);
+  if (!found) throw new NotFoundError("permit", id);
+  return found.item;
+}
+
+const seesAll = (actor: Actor) => hasRole(actor, "admin", "reviewer", "auditor");
+export const namesResearcher = (p: PermitRecord, sub: string) => p.researchers.includes(sub);
+
+/**
+ * Loads a permit the actor may see. A permit they may not see is a 404 (audited as denied), as if absent.
+ */
+export async function visiblePermit(
+  deps: Pick<Deps, "store">,
+  actor: Actor,
+  id: string,
+  action: string,
+): Promise<Versioned<PermitRecord>> {
+  const found = await deps.store.get("permit", id);
+  if (!found) throw new NotFoundError("permit", id);
+  if (!seesAll(actor) && !(hasRole(actor, "researcher") && namesResearcher(found.item, actor.sub))) {
+    const err = new NotFoundError("permit", id);
+    await recordRefusal(deps.store, { actor, action, target: target(id), details: { permitId: id } }, err);
+    throw err;
+  }
+  return found;
+}
+
+async function list(deps: D, actor: Actor, page: { limit: number; cursor?: string }): Promise<Page<PermitT>> {
+  requireRole(actor, "list permits", "admin", "reviewer", "auditor", "researcher");
+  const filter = seesAll(actor) ? {} : { researcher: actor.sub };
+  const res = await deps.store.list("permit", filter, page);
+  const now = deps.clock.now();
+  return { items: res.items.map((v) => permitView(v.item, now)), next: res.next };
+}
+
+async function get(deps: D, actor: Actor, id: string): Promise<PermitT> {
+  requireRole(actor, "read a permit", "admin", "reviewer", "auditor", "researcher");
+  return permitView((await visiblePermit(deps, actor, id, "permit.read")).item, deps.clock.now());
+}
+
+async function liveWorkspaces(deps: Pick<Deps, "store">, permitId: string): Promise<Versioned<Workspace>[]> {
+  return listAll((page) => deps.store.list("workspace", { permitId, status: LIVE_STATUSES }, page));
+}
+
+/**
+ * Commits a permit change together with moving every live workspace of the permit to `stopping`, then
+ * stops them. One transaction: the permit cannot be revoked while a workspace stays ready.
+ */
+async function cascade(
+  deps: D,
+  actorSub: string,
+  permitId: string,
+  change: (p: PermitRecord) => { item: PermitRecord; action: string; details: Record<string, string | null> },
+  reason: TerminationReason | null,
+): Promise<PermitRecord> {
+  const { item, stopped } = await retryOnConflict(async () => {
+    const current = await deps.store.get("permit", permitId);
+    if (!current) throw new NotFoundError("permit", permitId);
+    const { item, action, details } = change(current.item);
+    const workspaces = reason ? await liveWorkspaces(deps, permitId) : [];
+    const toStop = workspaces.filter((w) => w.item.status !== "stopping");
+    const changes = toStop.map((w) => stoppingChange(actorSub, w, reason as TerminationReason));
+    await deps.store.commit({
+      writes: [{ kind: "permit", item, expectedVersion: current.version }, ...changes.map((c) => c.write)],
+      audit: [
+        { actor: actorSub, action, target: target(permitId), outcome: "allowed", details: { permitId, ...details } },
+        ...changes.map((c) => c.event),
+      ],
+    });
+    return { item, stopped: workspaces.map((w) => w.item.id) };
+  });
+  for (const id of stopped) await completeStop(deps, actorSub, id);
+  return item;
+}
+
+function adminChange(deps: D, actor: Actor, id: string, to: AdminState, verb: string, reason?: string) {
+  const action = `permit.${verb}`;
+  return audited(deps.store, { actor, action, target: target(id), details: { permitId: id } }, async () => {
+    requireRole(actor, `${verb.replace(/d$/, "")} a permit`, "admin");
+    await visiblePermit(deps, actor, id, action);
+    const cascadeReason: TerminationReason | null =
+      to === "revoked" ? "permit_revoked" : to === "suspended" ? "permit_suspended" : null;
+    const item = await cascade(
+      deps,
+      actor.sub,
+      id,
+      (p) => {
+        const status = permitStatus(p, deps.clock.now());
+        if (status === "expired" && to !== "revoked") {
+          throw new ConflictError("permit.expired", `permit ${id} has expired; only revoke is possible`);
+        }
+        assertTransition("permit", PERMIT_ADMIN_TRANSITIONS, p.adminState, to);
+        const updated: PermitRecord = {
+          ...p,
+          adminState: to,
+          stateReason: reason ?? null,
+          updatedAt: deps.clock.now().toISOString(),
+        };
+        return { item: updated, action, details: { reason: reason ?? null, from: status } };
+      },
+      cascadeReason,
+    );
+    return permitView(item, deps.clock.now());
+  });
+}
+
+const suspend = (deps: D, actor: Actor, id: string, reason: string) =>
+  adminChange(deps, actor, id, "suspended", "suspended", reason);
+const reinstate = (deps: D, actor: Actor, id: string, reason?: string) =>
+  adminChange(deps, actor, id, "normal", "reinstated", reason);
+const revoke = (deps: D, actor: Actor, id: string, reason: string) =>
+  adminChange(deps, actor, id, "revoked", "revoked", reason);
+
+/**
+ * Records the end of a permit's validity once and terminates its workspaces (`permit_expired`).
+ * Called by the sweeper. @returns whether anything was done.
+ */
+async function processExpiry(deps: D, actorSub: string, id: string): Promise<boolean> {
+  let done = false;
+  await cascade(
+    deps,
+    actorSub,
+    id,
+    (p) => {
+      if (p.expiryProcessedAt || p.validUntil > deps.clock.now().toISOString()) {
+        throw new ForbiddenError("permit.not_expired", "nothing to do");
+      }
+      done = true;
+      return {
+        item: { ...p, expiryProcessedAt: deps.clock.now().toISOString() },
+        action: "permit.expired",
+        details: { validUntil: p.validUntil },
+      };
+    },
+    "permit_expired",
+  ).catch((err) => {
+    if (!(err instanceof ForbiddenError && err.code === "permit.not_expired")) throw err;
+  });
+  return done;
+}
+
+export const Permit = { create, list, get, suspend, reinstate, revoke, processExpiry };

@@ -1,0 +1,122 @@
+/**
+ * Helpers every use case shares: auditing both outcomes, retrying lost races, idempotency replay.
+ */
+import type { Actor } from "./actor";
+import type { DetailValue } from "./audit/record";
+import { sha256Hex, canonicalJson } from "./audit/record";
+import { AuditUnavailableError, ConcurrentUpdateError, ConflictError, DomainError } from "./errors";
+import type { Deps, IdempotencyRecord, Store } from "./ports";
+
+export interface AuditContext {
+  actor: Actor;
+  action: string;
+  target: string;
+  details?: Record<string, DetailValue>;
+}
+
+/** Records a refused or failed attempt. Used on its own for denied reads. */
+export async function recordRefusal(store: Store, ctx: AuditContext, err: DomainError): Promise<void> {
+  if (err.audited) return;
+  const outcome = err.kind === "forbidden" || err.kind === "not_found" ? "denied" : "failed";
+  await store.commit({
+    writes: [],
+    audit: [
+      {
+        actor: ctx.actor.sub,
+        action: ctx.action,
+        target: ctx.target,
+        outcome,
+        details: { ...ctx.details, code: err.code, reason: err.message },
+      },
+    ],
+  });
+  err.audited = true;
+}
+
+/**
+ * Runs a state-changing use case. When it throws a DomainError, a `denied` (403/404) or `failed` record
+ * is appended before the error is rethrown; if even that append fails, the caller gets audit.unavailable.
+ */
+export async function audited<T>(store: Store, ctx: AuditContext, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof DomainError && !(err instanceof AuditUnavailableError)) {
+      await recordRefusal(store, ctx, err);
+    }
+    throw err;
+  }
+}
+
+/** Retries `fn` when a conditional write lost a race; the next attempt re-reads the state. */
+export async function retryOnConflict<T>(fn: () => Promise<T>, attempts = 8): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!(err instanceof ConcurrentUpdateError) || i >= attempts) throw err;
+      await new Promise((r) => setTimeout(r, Math.random() * 5 * i));
+    }
+  }
+}
+
+export interface Idempotency {
+  key: string;
+  scope: string;
+  request: unknown;
+}
+
+/**
+ * @returns the id of the resource an earlier request with the same key created, or null.
+ * @throws ConflictError (`idempotency.key_reused`) when the key was used for another request.
+ */
+export async function idempotentReplay(deps: Pick<Deps, "store">, actor: Actor, idem: Idempotency | undefined) {
+  if (!idem) return null;
+  const found = await deps.store.getIdempotency(actor.sub, idem.key);
+  if (!found) return null;
+  if (found.scope !== idem.scope || found.requestHash !== sha256Hex(canonicalJson(idem.request))) {
+    throw new ConflictError(
+      "idempotency.key_reused",
+      "this Idempotency-Key was already used for a different request; use a new key",
+    );
+  }
+  return found.resourceId;
+}
+
+export function idempotencyRecord(
+  actor: Actor,
+  idem: Idempotency | undefined,
+  resourceId: string,
+  at: Date,
+): IdempotencyRecord | undefined {
+  if (!idem) return undefined;
+  return {
+    actor: actor.sub,
+    key: idem.key,
+    scope: idem.scope,
+    requestHash: sha256Hex(canonicalJson(idem.request)),
+    resourceId,
+    createdAt: at.toISOString(),
+  };
+}
+
+/**
+ * Commits a creation; when it loses the race on its idempotency key to a twin request, replays the
+ * twin's result instead of failing.
+ */
+export async function commitCreation(
+  deps: Pick<Deps, "store">,
+  actor: Actor,
+  idem: Idempotency | undefined,
+  commit: () => Promise<string>,
+): Promise<{ id: string; replayed: boolean }> {
+  try {
+    return { id: await commit(), replayed: false };
+  } catch (err) {
+    if (err instanceof ConcurrentUpdateError && idem) {
+      const id = await idempotentReplay(deps, actor, idem);
+      if (id) return { id, replayed: true };
+    }
+    throw err;
+  }
+}

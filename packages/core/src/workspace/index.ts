@@ -1,0 +1,277 @@
+/** Workspace use cases: launch, provision, read, extend, terminate, expire. */
+import { type Actor, hasRole, requireRole } from "../actor";
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "../errors";
+import { listAll } from "../paging";
+import { namesResearcher, visiblePermit } from "../permit";
+import { permitStatus } from "../permit/status";
+import type { Deps, Versioned } from "../ports";
+import type { Page } from "../schema-common";
+import {
+  audited,
+  commitCreation,
+  type Idempotency,
+  idempotencyRecord,
+  idempotentReplay,
+  recordRefusal,
+  retryOnConflict,
+} from "../usecase";
+import { beginStop, completeStop, transition, wsEvent, wsTarget } from "./lifecycle";
+import { type ExtendInput, LIVE_STATUSES, type LaunchInput, type Workspace as WorkspaceT } from "./schema";
+
+export * from "./lifecycle";
+export * from "./schema";
+
+const HOUR_MS = 3_600_000;
+
+/** What the API shows: the manifest only once the workspace is ready. */
+export function workspaceView(ws: WorkspaceT): WorkspaceT {
+  const { manifest, ...rest } = ws;
+  return ws.status === "ready" ? { ...rest, manifest: manifest ?? [] } : rest;
+}
+
+async function launch(
+  deps: Deps,
+  actor: Actor,
+  permitId: string,
+  input: LaunchInput,
+  idem?: Idempotency,
+): Promise<{ workspace: WorkspaceT; replayed: boolean }> {
+  const ctx = { actor, action: "workspace.launched", target: `permit/${permitId}`, details: { permitId } };
+  return audited(deps.store, ctx, async () => {
+    requireRole(actor, "launch a workspace", "researcher");
+    const previous = await idempotentReplay(deps, actor, idem);
+    if (previous) return { workspace: await mustGet(deps, previous), replayed: true };
+
+    const result = await retryOnConflict(async () => {
+      const permit = await visiblePermit(deps, actor, permitId, "workspace.launched");
+      const p = permit.item;
+      if (!namesResearcher(p, actor.sub)) {
+        throw new ForbiddenError("permit.not_named", `you are not a researcher named on permit ${permitId}`);
+      }
+      const now = deps.clock.now();
+      const status = permitStatus(p, now);
+      if (status !== "active") throw new ConflictError("permit.not_active", `permit ${permitId} is ${status}`);
+      if (input.hours > p.limits.maxWorkspaceHours) {
+        throw new ValidationError(
+          "workspace.hours_over_limit",
+          `hours must be at most ${p.limits.maxWorkspaceHours} under this permit`,
+          [{ path: "hours", message: `must be at most ${p.limits.maxWorkspaceHours}` }],
+        );
+      }
+      const live = await listAll((page) =>
+        deps.store.list("workspace", { permitId, status: LIVE_STATUSES }, page),
+      );
+      if (live.length >= p.limits.maxConcurrentWorkspaces) {
+        throw new ConflictError(
+          "permit.workspace_limit",
+          `permit ${permitId} already has ${live.length} of ${p.limits.maxConcurrentWorkspaces} workspaces running; terminate one first`,
+        );
+      }
+      const expiresAt = new Date(Math.min(now.getTime() + input.hours * HOUR_MS, Date.parse(p.validUntil)));
+      const ws: WorkspaceT = {
+        id: deps.ids.next("ws"),
+        permitId,
+        owner: actor.sub,
+        status: "provisioning",
+        createdAt: now.toISOString(),
+        expiresAt: expiresAt.toISOString(),
+        terminatedAt: null,
+        terminationReason: null,
+      };
+      // Rewriting the permit (same content, next version) makes concurrent launches conflict, so the
+      // workspace count above cannot be exceeded by a race.
+      return commitCreation(deps, actor, idem, async () => {
+        await deps.store.commit({
+          writes: [
+            { kind: "workspace", item: ws, expectedVersion: null },
+            { kind: "permit", item: p, expectedVersion: permit.version },
+          ],
+          audit: [wsEvent(actor.sub, "workspace.launched", ws, { hours: input.hours, expiresAt: ws.expiresAt })],
+          idempotency: idempotencyRecord(actor, idem, ws.id, now),
+        });
+        return ws.id;
+      }).then(async (r) => ({ workspace: r.replayed ? await mustGet(deps, r.id) : ws, replayed: r.replayed }));
+    });
+    if (!result.replayed) {
+      await deps.scheduler.scheduleExpiry(result.workspace.id, new Date(result.workspace.expiresAt));
+      deps.dispatcher.dispatch({ type: "workspace.provision", workspaceId: result.workspace.id });
+    }
+    return { workspace: workspaceView(result.workspace), replayed: result.replayed };
+  });
+}
+
+const PROVISIONER = "system:provisioner";
+
+/** Prepares the workspace in its runtime and marks it ready, or failed with a reason. */
+async function provision(deps: Deps, workspaceId: string): Promise<WorkspaceT | null> {
+  const v = await deps.store.get("workspace", workspaceId);
+  if (!v || v.item.status !== "provisioning") return v?.item ?? null;
+  const permit = await deps.store.get("permit", v.item.permitId);
+  if (!permit) throw new NotFoundError("permit", v.item.permitId);
+  const datasets = [];
+  for (const id of permit.item.datasets) {
+    const ds = await deps.store.get("dataset", id);
+    if (ds) datasets.push(ds.item);
+  }
+  let manifest: WorkspaceT["manifest"];
+  let failure: string | null = null;
+  try {
+    manifest = await deps.runtime.start({
+      workspaceId,
+      permitId: v.item.permitId,
+      owner: v.item.owner,
+      expiresAt: v.item.expiresAt,
+      limits: { cpus: permit.item.limits.cpus, memoryMiB: permit.item.limits.memoryMiB },
+      datasets: datasets.map((d) => ({ id: d.id, source: d.source, format: d.format, identifierColumns: d.identifierColumns })),
+    });
+  } catch (err) {
+    failure = err instanceof Error ? err.message : String(err);
+    await deps.runtime.stop(workspaceId);
+  }
+  try {
+    return await retryOnConflict(async () => {
+      const cur = await deps.store.get("workspace", workspaceId);
+      if (!cur || cur.item.status !== "provisioning") return cur?.item ?? null;
+      const now = deps.clock.now().toISOString();
+      const item = failure
+        ? transition(cur.item, "failed", { failureReason: failure, terminationReason: "error", terminatedAt: now })
+        : transition(cur.item, "ready", { manifest });
+      const event = failure
+        ? wsEvent(PROVISIONER, "workspace.failed", item, { reason: failure }, "failed")
+        : wsEvent(PROVISIONER, "workspace.ready", item, { files: manifest?.length ?? 0 });
+      await deps.store.commit({ writes: [{ kind: "workspace", item, expectedVersion: cur.version }], audit: [event] });
+      return item;
+    });
+  } finally {
+    // Terminated (or failed) while we were starting it: make sure nothing of it stays behind.
+    const end = await deps.store.get("workspace", workspaceId);
+    if (end && !LIVE_STATUSES.includes(end.item.status)) {
+      await deps.runtime.stop(workspaceId);
+      await deps.scheduler.cancel(workspaceId);
+    }
+  }
+}
+
+async function mustGet(deps: Pick<Deps, "store">, id: string): Promise<WorkspaceT> {
+  const found = await deps.store.get("workspace", id);
+  if (!found) throw new NotFoundError("workspace", id);
+  return found.item;
+}
+
+const canSee = (actor: Actor, ws: WorkspaceT) =>
+  hasRole(actor, "admin") || (hasRole(actor, "researcher") && ws.owner === actor.sub);
+
+/** Loads a workspace the actor may see; another's workspace is a 404 (audited as denied). */
+async function visibleWorkspace(
+  deps: Pick<Deps, "store">,
+  actor: Actor,
+  id: string,
+  action: string,
+): Promise<Versioned<WorkspaceT>> {
+  const found = await deps.store.get("workspace", id);
+  if (!found) throw new NotFoundError("workspace", id);
+  if (!canSee(actor, found.item)) {
+    const err = new NotFoundError("workspace", id);
+    await recordRefusal(deps.store, { actor, action, target: `workspace/${id}`, details: { workspaceId: id } }, err);
+    throw err;
+  }
+  return found;
+}
+
+async function list(
+  deps: Pick<Deps, "store">,
+  actor: Actor,
+  query: { limit: number; cursor?: string; permitId?: string; status?: WorkspaceT["status"] },
+): Promise<Page<WorkspaceT>> {
+  requireRole(actor, "list workspaces", "researcher", "admin");
+  const filter = {
+    ...(hasRole(actor, "admin") ? {} : { owner: actor.sub }),
+    ...(query.permitId ? { permitId: query.permitId } : {}),
+    ...(query.status ? { status: [query.status] } : {}),
+  };
+  const res = await deps.store.list("workspace", filter, query);
+  return { items: res.items.map((v) => workspaceView(v.item)), next: res.next };
+}
+
+async function get(deps: Pick<Deps, "store">, actor: Actor, id: string): Promise<WorkspaceT> {
+  requireRole(actor, "read a workspace", "researcher", "admin");
+  return workspaceView((await visibleWorkspace(deps, actor, id, "workspace.read")).item);
+}
+
+async function extend(deps: Deps, actor: Actor, id: string, input: ExtendInput): Promise<WorkspaceT> {
+  const ctx = { actor, action: "workspace.extended", target: `workspace/${id}`, details: { workspaceId: id } };
+  return audited(deps.store, ctx, async () => {
+    requireRole(actor, "extend a workspace", "researcher", "admin");
+    const item = await retryOnConflict(async () => {
+      const v = await visibleWorkspace(deps, actor, id, "workspace.extended");
+      const ws = v.item;
+      if (ws.status !== "ready" && ws.status !== "provisioning") {
+        throw new ConflictError("workspace.not_live", `workspace ${id} is ${ws.status}`);
+      }
+      const permit = await deps.store.get("permit", ws.permitId);
+      if (!permit) throw new NotFoundError("permit", ws.permitId);
+      const now = deps.clock.now();
+      const status = permitStatus(permit.item, now);
+      if (status !== "active") throw new ConflictError("permit.not_active", `permit ${ws.permitId} is ${status}`);
+      const wanted = Date.parse(ws.expiresAt) + input.hours * HOUR_MS;
+      const byLimit = Date.parse(ws.createdAt) + permit.item.limits.maxWorkspaceHours * HOUR_MS;
+      const byPermit = Date.parse(permit.item.validUntil);
+      if (wanted > byLimit || wanted > byPermit) {
+        const latest = new Date(Math.min(byLimit, byPermit)).toISOString();
+        throw new ConflictError(
+          "workspace.extend_beyond_limit",
+          `the workspace can run until ${latest} at the latest (permit limit ${permit.item.limits.maxWorkspaceHours} h from creation, permit valid until ${permit.item.validUntil})`,
+        );
+      }
+      const next: WorkspaceT = { ...ws, expiresAt: new Date(wanted).toISOString() };
+      await deps.store.commit({
+        writes: [{ kind: "workspace", item: next, expectedVersion: v.version }],
+        audit: [wsEvent(actor.sub, "workspace.extended", next, { hours: input.hours, expiresAt: next.expiresAt })],
+      });
+      return next;
+    });
+    await deps.scheduler.scheduleExpiry(item.id, new Date(item.expiresAt));
+    return workspaceView(item);
+  });
+}
+
+async function terminate(deps: Deps, actor: Actor, id: string): Promise<WorkspaceT> {
+  const ctx = { actor, action: "workspace.stopping", target: `workspace/${id}`, details: { workspaceId: id } };
+  return audited(deps.store, ctx, async () => {
+    requireRole(actor, "terminate a workspace", "researcher", "admin");
+    const v = await visibleWorkspace(deps, actor, id, "workspace.stopping");
+    const reason = v.item.owner === actor.sub ? "user" : "admin";
+    if (v.item.status !== "ready" && v.item.status !== "provisioning") {
+      throw new ConflictError("workspace.not_live", `workspace ${id} is already ${v.item.status}`);
+    }
+    if (!(await beginStop(deps, actor.sub, v, reason))) {
+      throw new ConflictError("workspace.not_live", `workspace ${id} is already being terminated`);
+    }
+    return workspaceView((await completeStop(deps, actor.sub, id)) ?? (await mustGet(deps, id)));
+  });
+}
+
+const EXPIRY = "system:expiry";
+
+/** Terminates the workspace if its time is up (timer or sweeper). @returns whether it was terminated. */
+async function expire(deps: Deps, id: string, actorSub = EXPIRY): Promise<boolean> {
+  const v = await deps.store.get("workspace", id);
+  if (!v) return false;
+  const now = deps.clock.now();
+  if (v.item.status === "stopping") {
+    await completeStop(deps, actorSub, id);
+    return true;
+  }
+  if (!LIVE_STATUSES.includes(v.item.status)) return false;
+  if (Date.parse(v.item.expiresAt) > now.getTime()) {
+    await deps.scheduler.scheduleExpiry(id, new Date(v.item.expiresAt));
+    return false;
+  }
+  const permit = await deps.store.get("permit", v.item.permitId);
+  const reason = permit && permit.item.validUntil <= now.toISOString() ? "permit_expired" : "expired";
+  if (await beginStop(deps, actorSub, v, reason)) await completeStop(deps, actorSub, id);
+  else return expire(deps, id, actorSub);
+  return true;
+}
+
+export const Workspace = { launch, provision, list, get, extend, terminate, expire };

@@ -1,0 +1,95 @@
+/**
+ * The workspace state machine and the two halves of termination: the conditional write to `stopping`
+ * (which callers may batch with other writes, e.g. a permit revoke), and the completion after the
+ * runtime has stopped.
+ */
+import type { AuditEvent } from "../audit/record";
+import { ConcurrentUpdateError } from "../errors";
+import type { Deps, Versioned, Write } from "../ports";
+import { assertTransition, type TransitionTable } from "../state-machine";
+import { retryOnConflict } from "../usecase";
+import type { TerminationReason, Workspace, WorkspaceStatus } from "./schema";
+
+export const WORKSPACE_TRANSITIONS: TransitionTable<WorkspaceStatus> = {
+  provisioning: ["ready", "failed", "stopping"],
+  ready: ["stopping"],
+  stopping: ["terminated"],
+  terminated: [],
+  failed: [],
+};
+
+export function transition(ws: Workspace, to: WorkspaceStatus, patch: Partial<Workspace> = {}): Workspace {
+  assertTransition("workspace", WORKSPACE_TRANSITIONS, ws.status, to);
+  return { ...ws, ...patch, status: to };
+}
+
+export const wsTarget = (ws: Pick<Workspace, "id">) => `workspace/${ws.id}`;
+
+export function wsEvent(
+  actor: string,
+  action: string,
+  ws: Workspace,
+  details: AuditEvent["details"] = {},
+  outcome: AuditEvent["outcome"] = "allowed",
+): AuditEvent {
+  return {
+    actor,
+    action,
+    target: wsTarget(ws),
+    outcome,
+    details: { workspaceId: ws.id, permitId: ws.permitId, ...details },
+  };
+}
+
+/** The write and audit event that move a live workspace to `stopping`. */
+export function stoppingChange(
+  actor: string,
+  v: Versioned<Workspace>,
+  reason: TerminationReason,
+): { write: Write; event: AuditEvent } {
+  const item = transition(v.item, "stopping", { terminationReason: reason });
+  return {
+    write: { kind: "workspace", item, expectedVersion: v.version },
+    event: wsEvent(actor, "workspace.stopping", item, { reason }),
+  };
+}
+
+/**
+ * Stops the runtime and records `terminated`. Idempotent: a workspace already terminated is left alone.
+ * If the runtime fails, the workspace stays `stopping` and the sweeper tries again.
+ */
+export async function completeStop(
+  deps: Pick<Deps, "store" | "runtime" | "scheduler" | "clock">,
+  actor: string,
+  workspaceId: string,
+): Promise<Workspace | null> {
+  await deps.runtime.stop(workspaceId);
+  await deps.scheduler.cancel(workspaceId);
+  return retryOnConflict(async () => {
+    const v = await deps.store.get("workspace", workspaceId);
+    if (!v || v.item.status !== "stopping") return v?.item ?? null;
+    const item = transition(v.item, "terminated", { terminatedAt: deps.clock.now().toISOString() });
+    await deps.store.commit({
+      writes: [{ kind: "workspace", item, expectedVersion: v.version }],
+      audit: [wsEvent(actor, "workspace.terminated", item, { reason: item.terminationReason })],
+    });
+    return item;
+  });
+}
+
+/** Commits `stopping` (one attempt: losing the race means someone else is terminating it). */
+export async function beginStop(
+  deps: Pick<Deps, "store">,
+  actor: string,
+  v: Versioned<Workspace>,
+  reason: TerminationReason,
+): Promise<boolean> {
+  const { write, event } = stoppingChange(actor, v, reason);
+  try {
+    await deps.store.commit({ writes: [write], audit: [event] });
+    return true;
+  } catch (err) {
+    if (err instanceof ConcurrentUpdateError) return false;
+    throw err;
+  }
+}
