@@ -67,7 +67,8 @@ export class ConcurrentUpdateError extends ConflictError {
 
 /** The audit trail could not be written: the action it would have recorded did not happen. */
 export class AuditUnavailableError extends DomainError {
-  constructor() {
+  constructor(options?: { cause?: unknown }) {
     super("unavailable", "audit.unavailable", "the audit trail could not be written, so the action was not performed");
+    if (options?.cause !== undefined) this.cause = options.cause;
   }
 }

@@ -75,7 +75,7 @@ export interface Store {
 export interface AuditLog {
   query(q: AuditQuery): Promise<Page<AuditRecord>>;
   /** Every stored record in seq order, exactly as stored. */
-  scan(): AsyncIterable<StoredAuditRecord>;
+  scan(): Iterable<StoredAuditRecord> | AsyncIterable<StoredAuditRecord>;
   head(): Promise<{ count: number; hash: string }>;
   appendSeal(seal: Seal): Promise<void>;
   seals(): Promise<Seal[]>;

@@ -4,7 +4,10 @@ import { z } from "zod";
 /** Identifiers chosen by admins (dataset and permit ids): letters, digits, `.`, `_`, `-`. */
 export const ResourceId = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, "use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit");
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/,
+    "use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit",
+  );
 
 /** A subject (user id) as it appears in the `sub` claim. */
 export const Subject = z

@@ -3,7 +3,7 @@
  */
 import type { Actor } from "./actor";
 import type { DetailValue } from "./audit/record";
-import { sha256Hex, canonicalJson } from "./audit/record";
+import { canonicalJson, sha256Hex } from "./audit/record";
 import { AuditUnavailableError, ConcurrentUpdateError, ConflictError, DomainError } from "./errors";
 import type { Deps, IdempotencyRecord, Store } from "./ports";
 

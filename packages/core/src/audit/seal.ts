@@ -20,7 +20,14 @@ export interface Seal {
 }
 
 export const sealBody = (s: Omit<Seal, "signature">): string =>
-  canonicalJson({ n: s.n, at: s.at, count: s.count, headHash: s.headHash, prevSealHash: s.prevSealHash, keyId: s.keyId });
+  canonicalJson({
+    n: s.n,
+    at: s.at,
+    count: s.count,
+    headHash: s.headHash,
+    prevSealHash: s.prevSealHash,
+    keyId: s.keyId,
+  });
 
 export const sealHash = (s: Omit<Seal, "signature">): string => sha256Hex(sealBody(s));
 

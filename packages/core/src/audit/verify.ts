@@ -4,7 +4,7 @@
  * (seq gap, broken prevHash link), and a truncated tail or rewritten chain (seal mismatch).
  */
 import type { AuditLog, Signer } from "../ports";
-import { GENESIS_HASH, sha256Hex, type StoredAuditRecord } from "./record";
+import { GENESIS_HASH, type StoredAuditRecord, sha256Hex } from "./record";
 import { type Seal, sealBody, sealHash } from "./seal";
 
 export type VerifyResult =
@@ -47,10 +47,16 @@ export async function verifyRecords(
 
   let expected = 1;
   let prev = GENESIS_HASH;
-  for await (const r of records) {
-    const fail = (reason: string): VerifyResult => ({ ok: false, count: expected - 1, brokenAt: expected, reason });
+  let broken: VerifyResult | null = null;
+  /** Checks one record; returns false (and sets `broken`) at the first problem. */
+  const step = (r: StoredAuditRecord): boolean => {
+    const fail = (reason: string) => {
+      broken = { ok: false, count: expected - 1, brokenAt: expected, reason };
+      return false;
+    };
     if (r.seq !== expected) return fail(`record ${expected} is missing (next stored record is ${r.seq})`);
-    if (sha256Hex(r.body) !== r.hash) return fail(`record ${expected} was altered: its hash does not match its content`);
+    if (sha256Hex(r.body) !== r.hash)
+      return fail(`record ${expected} was altered: its hash does not match its content`);
     // The body is canonical JSON, whose keys are sorted: the top-level "prevHash" and "seq" come after
     // "details" (only the string "target" follows), so searching from the end cannot hit a key nested in
     // details, and JSON escapes quotes inside strings, so no string value can forge `"seq":` either.
@@ -63,7 +69,15 @@ export async function verifyRecords(
     }
     prev = r.hash;
     expected++;
+    return true;
+  };
+  // A synchronous source (SQLite) is walked without a microtask per record.
+  if (Symbol.iterator in records) {
+    for (const r of records) if (!step(r)) break;
+  } else {
+    for await (const r of records) if (!step(r)) break;
   }
+  if (broken) return broken;
   const count = expected - 1;
   const last = seals.at(-1);
   if (last && last.count > count) {

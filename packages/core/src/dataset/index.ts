@@ -1,6 +1,7 @@
 /** Dataset use cases: admins register datasets; admins and reviewers read all; researchers those on their permits. */
 import { type Actor, hasRole, requireRole } from "../actor";
 import { ConflictError, NotFoundError, ValidationError } from "../errors";
+import { listAll, pageOf } from "../paging";
 import type { Deps } from "../ports";
 import type { Page } from "../schema-common";
 import {
@@ -11,8 +12,7 @@ import {
   idempotentReplay,
   recordRefusal,
 } from "../usecase";
-import { listAll, pageOf } from "../paging";
-import type { Dataset as DatasetT, DatasetInput } from "./schema";
+import type { DatasetInput, Dataset as DatasetT } from "./schema";
 
 export * from "./schema";
 
@@ -48,7 +48,11 @@ async function create(
             action: "dataset.created",
             target: `dataset/${dataset.id}`,
             outcome: "allowed",
-            details: { datasetId: dataset.id, format: dataset.format, identifierColumns: dataset.identifierColumns.length },
+            details: {
+              datasetId: dataset.id,
+              format: dataset.format,
+              identifierColumns: dataset.identifierColumns.length,
+            },
           },
         ],
         idempotency: idempotencyRecord(actor, idem, dataset.id, now),

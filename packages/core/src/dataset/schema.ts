@@ -11,7 +11,10 @@ export const DatasetInput = z.strictObject({
   source: z
     .string()
     .max(1024)
-    .regex(/^(file:\/\/\/|s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/|$))/, "use file:///absolute/path or s3://bucket/prefix"),
+    .regex(
+      /^(file:\/\/\/|s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/|$))/,
+      "use file:///absolute/path or s3://bucket/prefix",
+    ),
   format: z.enum(DATASET_FORMATS),
   identifierColumns: z.array(z.string().min(1).max(128)).max(64).default([]),
 });

@@ -16,7 +16,7 @@ import {
 } from "../usecase";
 import { completeStop, stoppingChange } from "../workspace/lifecycle";
 import { LIVE_STATUSES, type TerminationReason, type Workspace } from "../workspace/schema";
-import type { AdminState, Permit as PermitT, PermitInput, PermitRecord } from "./schema";
+import type { AdminState, PermitInput, PermitRecord, Permit as PermitT } from "./schema";
 import { PERMIT_ADMIN_TRANSITIONS, permitStatus, permitView } from "./status";
 
 export * from "./schema";

@@ -16,7 +16,7 @@ import {
   retryOnConflict,
 } from "../usecase";
 import { beginStop, completeStop, transition, wsEvent, wsTarget } from "./lifecycle";
-import { type ExtendInput, LIVE_STATUSES, type LaunchInput, type Workspace as WorkspaceT } from "./schema";
+import { type ExtendInput, type LaunchInput, LIVE_STATUSES, type Workspace as WorkspaceT } from "./schema";
 
 export * from "./lifecycle";
 export * from "./schema";
@@ -58,9 +58,7 @@ async function launch(
           [{ path: "hours", message: `must be at most ${p.limits.maxWorkspaceHours}` }],
         );
       }
-      const live = await listAll((page) =>
-        deps.store.list("workspace", { permitId, status: LIVE_STATUSES }, page),
-      );
+      const live = await listAll((page) => deps.store.list("workspace", { permitId, status: LIVE_STATUSES }, page));
       if (live.length >= p.limits.maxConcurrentWorkspaces) {
         throw new ConflictError(
           "permit.workspace_limit",
@@ -122,7 +120,12 @@ async function provision(deps: Deps, workspaceId: string): Promise<WorkspaceT | 
       owner: v.item.owner,
       expiresAt: v.item.expiresAt,
       limits: { cpus: permit.item.limits.cpus, memoryMiB: permit.item.limits.memoryMiB },
-      datasets: datasets.map((d) => ({ id: d.id, source: d.source, format: d.format, identifierColumns: d.identifierColumns })),
+      datasets: datasets.map((d) => ({
+        id: d.id,
+        source: d.source,
+        format: d.format,
+        identifierColumns: d.identifierColumns,
+      })),
     });
   } catch (err) {
     failure = err instanceof Error ? err.message : String(err);

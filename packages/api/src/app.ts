@@ -1,0 +1,75 @@
+/**
+ * createApp(deps): the hono application, the same on one node (@hono/node-server) and on Lambda
+ * (hono/aws-lambda). Routes validate with core's zod schemas; every error is problem+json.
+ */
+import { randomUUID } from "node:crypto";
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { secureHeaders } from "hono/secure-headers";
+import type { ApiDeps, App, Env } from "./env";
+import { authenticate } from "./middleware/auth";
+import { jsonBodies } from "./middleware/json-only";
+import { requestLog } from "./middleware/request-log";
+import { fieldErrors, problem, problemResponse, toProblem } from "./problem";
+import { auditRoutes } from "./routes/audit";
+import { datasetRoutes } from "./routes/datasets";
+import { permitRoutes } from "./routes/permits";
+import { workspaceRoutes } from "./routes/workspaces";
+
+export const MAX_JSON_BODY = 1024 * 1024;
+
+export function createApp(deps: ApiDeps): App {
+  const app: App = new OpenAPIHono<Env>({
+    defaultHook: (result, c) => {
+      if (!result.success) {
+        const errs = fieldErrors(result.error.issues);
+        const detail = `invalid ${result.target}: ${errs.map((e) => `${e.path}: ${e.message}`).join("; ")}`;
+        return problemResponse(c, problem(400, "request.invalid", detail, errs));
+      }
+    },
+  });
+
+  app.use("*", requestLog(deps.log));
+  app.use("*", secureHeaders());
+  app.use(
+    "/v1/*",
+    bodyLimit({
+      maxSize: MAX_JSON_BODY,
+      onError: (c) =>
+        problemResponse(c, problem(413, "request.too_large", `request bodies are limited to ${MAX_JSON_BODY} bytes`)),
+    }),
+  );
+  app.use("/v1/*", jsonBodies());
+  app.use("/v1/*", authenticate({ verify: deps.verifyToken, store: deps.store }));
+
+  app.get("/health", (c) => c.json({ status: "ok" }));
+  datasetRoutes(app, deps);
+  permitRoutes(app, deps);
+  workspaceRoutes(app, deps);
+  auditRoutes(app, deps);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+  });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "SPE controller API",
+      version: "1.0.0",
+      description: "Secure processing environment controller for EHDS health data access bodies",
+    },
+  });
+
+  app.notFound((c) => problemResponse(c, problem(404, "route.not_found", `no route ${c.req.method} ${c.req.path}`)));
+  app.onError((err, c) => {
+    const p = toProblem(err, (e) => {
+      const ref = randomUUID();
+      deps.log({ msg: "unexpected error", ref, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
+      return ref;
+    });
+    return problemResponse(c, p);
+  });
+  return app;
+}

@@ -1,0 +1,140 @@
+/**
+ * Composition root of a single node: builds every local adapter over one data directory and the hono
+ * app over them, and runs the timers and the sweeper. `server.ts` (npm start) and the tests use it.
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { type ApiDeps, type App, createApp, jwtVerifier } from "@spe/api";
+import { type Clock, type Deps, type Ids, LIVE_STATUSES, listAll, sealHead, sweep, Workspace } from "@spe/core";
+import { DirectoryRuntime } from "./directory-runtime";
+import { InProcessDispatcher } from "./dispatcher";
+import { fileSources } from "./file-sources";
+import { LOCAL_AUDIENCE, LOCAL_ISSUER } from "./local-issuer";
+import { LocalSigner, loadOrCreateKey, type NodeKey } from "./local-keys";
+import { SqliteStore } from "./sqlite-store";
+import { randomIds, systemClock } from "./system";
+import { TimerScheduler } from "./timer-scheduler";
+
+export interface NodeOptions {
+  dataDir: string;
+  /** External OIDC issuer accepted besides the local one. */
+  externalIssuer?: { issuer: string; jwksUrl: string; audience?: string };
+  /** How often the sweeper runs (ms). @default 30000 */
+  sweepIntervalMs?: number;
+  /** How often the audit head is sealed when it moved (ms). @default 60000 */
+  sealIntervalMs?: number;
+  clock?: Clock;
+  ids?: Ids;
+  log?: (line: Record<string, unknown>) => void;
+}
+
+export interface SpeNode {
+  app: App;
+  deps: ApiDeps;
+  store: SqliteStore;
+  signer: LocalSigner;
+  issuerKey: NodeKey;
+  dispatcher: InProcessDispatcher;
+  scheduler: TimerScheduler;
+  /** Runs the sweeper once now. */
+  sweep(opts?: { resumeProvisioning?: boolean }): ReturnType<typeof sweep>;
+  /** Seals the audit head now (if it moved). */
+  seal(): ReturnType<typeof sealHead>;
+  /** Starts the periodic sweeper and sealer, after one sweep that resumes interrupted work. */
+  startBackground(): Promise<void>;
+  /** Stops timers, waits for dispatched work, seals the head, closes the database. */
+  close(): Promise<void>;
+}
+
+export const dataPaths = (dataDir: string) => ({
+  db: join(dataDir, "spe.db"),
+  keys: join(dataDir, "keys"),
+  workspaces: join(dataDir, "workspaces"),
+});
+
+export function createNode(opts: NodeOptions): SpeNode {
+  const paths = dataPaths(opts.dataDir);
+  mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  const clock = opts.clock ?? systemClock;
+  const log =
+    opts.log ?? ((line) => process.stdout.write(`${JSON.stringify({ at: new Date().toISOString(), ...line })}\n`));
+  const issuerKey = loadOrCreateKey(paths.keys, "jwt-issuer");
+  const signer = new LocalSigner(loadOrCreateKey(paths.keys, "audit-signing"));
+  const store = new SqliteStore(paths.db, clock);
+
+  // The scheduler and dispatcher call back into use cases that need the full deps: built in two steps.
+  let deps: ApiDeps;
+  const onError = (what: string) => (err: unknown, ctx?: unknown) =>
+    log({ msg: `${what} failed`, ctx: JSON.stringify(ctx), error: err instanceof Error ? err.message : String(err) });
+  const scheduler = new TimerScheduler(
+    (id) => Workspace.expire(deps, id),
+    onError("expiry"),
+    () => clock.now().getTime(),
+  );
+  const dispatcher = new InProcessDispatcher((task) => Workspace.provision(deps, task.workspaceId), onError("task"));
+  const core: Deps = {
+    store,
+    audit: store,
+    clock,
+    ids: opts.ids ?? randomIds,
+    sources: fileSources,
+    runtime: new DirectoryRuntime(paths.workspaces),
+    scheduler,
+    dispatcher,
+  };
+  deps = {
+    ...core,
+    signer,
+    verifyToken: jwtVerifier({
+      local: { issuer: LOCAL_ISSUER, audience: LOCAL_AUDIENCE, publicKey: issuerKey.publicKey },
+      ...(opts.externalIssuer ? { external: opts.externalIssuer } : {}),
+    }),
+    log,
+  };
+  const app = createApp(deps);
+
+  const timers: NodeJS.Timeout[] = [];
+  const seal = () => sealHead({ audit: store, signer, clock });
+  const runSweep = (o?: { resumeProvisioning?: boolean }) => sweep(deps, o);
+  const every = (ms: number, what: string, fn: () => Promise<unknown>) => {
+    let busy = false;
+    const t = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      fn()
+        .catch((err) => onError(what)(err, null))
+        .finally(() => {
+          busy = false;
+        });
+    }, ms);
+    t.unref();
+    timers.push(t);
+  };
+
+  return {
+    app,
+    deps,
+    store,
+    signer,
+    issuerKey,
+    dispatcher,
+    scheduler,
+    sweep: runSweep,
+    seal,
+    async startBackground() {
+      await runSweep({ resumeProvisioning: true });
+      // Re-arm a timer for every live workspace: timers do not survive a restart.
+      const live = await listAll((page) => store.list("workspace", { status: LIVE_STATUSES }, page));
+      for (const { item } of live) await scheduler.scheduleExpiry(item.id, new Date(item.expiresAt));
+      every(opts.sweepIntervalMs ?? 30_000, "sweep", () => runSweep());
+      every(opts.sealIntervalMs ?? 60_000, "seal", seal);
+    },
+    async close() {
+      for (const t of timers) clearInterval(t);
+      scheduler.close();
+      await dispatcher.idle();
+      await seal();
+      store.close();
+    },
+  };
+}
