@@ -3,6 +3,7 @@
  * returns). A commit applies its conditional writes and appends its audit records in one transaction.
  */
 
+import { chmodSync, existsSync } from "node:fs";
 import {
   type AuditEvent,
   type AuditLog,
@@ -52,6 +53,8 @@ export class SqliteStore implements Store, AuditLog {
       this.db.pragma("synchronous = FULL");
       this.db.pragma("busy_timeout = 5000");
       this.db.exec(SCHEMA);
+      // Only the controller's user may read the state and the audit trail.
+      for (const suffix of ["", "-wal", "-shm"]) if (existsSync(path + suffix)) chmodSync(path + suffix, 0o600);
     }
     this.stmts = {
       get: this.db.prepare<[string, string], Row>("SELECT version, body FROM entities WHERE kind = ? AND id = ?"),
@@ -207,7 +210,10 @@ export class SqliteStore implements Store, AuditLog {
   }
 
   scan(): Iterable<StoredAuditRecord> {
-    return this.stmts.scan.iterate();
+    // Lazy: better-sqlite3 keeps the connection busy from iterate() until the iteration ends, so the
+    // statement only starts when the caller actually iterates.
+    const stmt = this.stmts.scan;
+    return { [Symbol.iterator]: () => stmt.iterate() };
   }
 
   async head(): Promise<{ count: number; hash: string }> {

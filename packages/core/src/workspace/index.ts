@@ -15,7 +15,7 @@ import {
   recordRefusal,
   retryOnConflict,
 } from "../usecase";
-import { beginStop, completeStop, transition, wsEvent, wsTarget } from "./lifecycle";
+import { beginStop, completeStop, transition, wsEvent } from "./lifecycle";
 import { type ExtendInput, type LaunchInput, LIVE_STATUSES, type Workspace as WorkspaceT } from "./schema";
 
 export * from "./lifecycle";
