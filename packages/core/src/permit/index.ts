@@ -1,6 +1,6 @@
 /** Permit use cases: admins create, suspend, reinstate and revoke; suspension, revocation and expiry cascade. */
 import { type Actor, hasRole, requireRole } from "../actor";
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "../errors";
+import { ConflictError, NotFoundError, ValidationError } from "../errors";
 import { listAll } from "../paging";
 import type { Deps, Versioned } from "../ports";
 import type { Page } from "../schema-common";
@@ -136,13 +136,15 @@ async function cascade(
   deps: D,
   actorSub: string,
   permitId: string,
-  change: (p: PermitRecord) => { item: PermitRecord; action: string; details: Record<string, string | null> },
+  change: (p: PermitRecord) => { item: PermitRecord; action: string; details: Record<string, string | null> } | null,
   reason: TerminationReason | null,
-): Promise<PermitRecord> {
-  const { item, stopped } = await retryOnConflict(async () => {
+): Promise<{ item: PermitRecord; changed: boolean }> {
+  const { item, stopped, changed } = await retryOnConflict(async () => {
     const current = await deps.store.get("permit", permitId);
     if (!current) throw new NotFoundError("permit", permitId);
-    const { item, action, details } = change(current.item);
+    const next = change(current.item);
+    if (!next) return { item: current.item, stopped: [], changed: false };
+    const { item, action, details } = next;
     const workspaces = reason ? await liveWorkspaces(deps, permitId) : [];
     const toStop = workspaces.filter((w) => w.item.status !== "stopping");
     const changes = toStop.map((w) => stoppingChange(actorSub, w, reason as TerminationReason));
@@ -153,10 +155,10 @@ async function cascade(
         ...changes.map((c) => c.event),
       ],
     });
-    return { item, stopped: workspaces.map((w) => w.item.id) };
+    return { item, stopped: workspaces.map((w) => w.item.id), changed: true };
   });
   for (const id of stopped) await completeStop(deps, actorSub, id);
-  return item;
+  return { item, changed };
 }
 
 function adminChange(deps: D, actor: Actor, id: string, to: AdminState, verb: string, reason?: string) {
@@ -166,7 +168,7 @@ function adminChange(deps: D, actor: Actor, id: string, to: AdminState, verb: st
     await visiblePermit(deps, actor, id, action);
     const cascadeReason: TerminationReason | null =
       to === "revoked" ? "permit_revoked" : to === "suspended" ? "permit_suspended" : null;
-    const item = await cascade(
+    const { item } = await cascade(
       deps,
       actor.sub,
       id,
@@ -202,27 +204,22 @@ const revoke = (deps: D, actor: Actor, id: string, reason: string) =>
  * Called by the sweeper. @returns whether anything was done.
  */
 async function processExpiry(deps: D, actorSub: string, id: string): Promise<boolean> {
-  let done = false;
-  await cascade(
+  const { changed } = await cascade(
     deps,
     actorSub,
     id,
     (p) => {
-      if (p.expiryProcessedAt || p.validUntil > deps.clock.now().toISOString()) {
-        throw new ForbiddenError("permit.not_expired", "nothing to do");
-      }
-      done = true;
+      const now = deps.clock.now().toISOString();
+      if (p.expiryProcessedAt || p.validUntil > now) return null;
       return {
-        item: { ...p, expiryProcessedAt: deps.clock.now().toISOString() },
+        item: { ...p, expiryProcessedAt: now },
         action: "permit.expired",
         details: { validUntil: p.validUntil },
       };
     },
     "permit_expired",
-  ).catch((err) => {
-    if (!(err instanceof ForbiddenError && err.code === "permit.not_expired")) throw err;
-  });
-  return done;
+  );
+  return changed;
 }
 
 export const Permit = { create, list, get, suspend, reinstate, revoke, processExpiry };
