@@ -2,6 +2,7 @@
  * Errors the command reports: a message (and extra lines) for stderr and an exit code. 2 is a usage or
  * local configuration problem, 1 a failure reported by (or reaching) the server.
  */
+import { printable } from "./format";
 import type { Problem } from "./resources";
 
 export const EXIT_FAILURE = 1;
@@ -28,9 +29,10 @@ export class ApiError extends CliError {
     readonly status: number,
     readonly problem: Problem,
   ) {
-    const fields = (problem.errors ?? []).map((e) => `  ${e.path}: ${e.message}`);
+    const fields = (problem.errors ?? []).map((e) => printable(`  ${e.path}: ${e.message}`));
     const hint = HINTS[status];
-    super(problem.detail || problem.title || `HTTP ${status}`, EXIT_FAILURE, hint ? [...fields, hint] : fields);
+    const detail = printable(String(problem.detail || problem.title || `HTTP ${status}`));
+    super(detail, EXIT_FAILURE, hint ? [...fields, hint] : fields);
     this.name = "ApiError";
   }
 }

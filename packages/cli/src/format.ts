@@ -9,10 +9,13 @@ export interface Column<T> {
 // Values come from the server and may hold anything: never let them drive the terminal.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
 
-/** Makes a value safe and single-line for a terminal; null and undefined become "-". */
+/** Replaces control characters (escape sequences, newlines) so text from the server prints as one plain line. */
+export const printable = (text: string): string => text.replace(CONTROL, "?");
+
+/** A value for a table or a field: printable, and "-" for null, undefined or empty. */
 export function cell(value: string | number | null | undefined): string {
   if (value === null || value === undefined || value === "") return "-";
-  return String(value).replace(CONTROL, "?");
+  return printable(String(value));
 }
 
 /** `2026-06-01T10:00:00.000Z` → `2026-06-01 10:00:00Z`; anything else is shown as it is. */
@@ -52,4 +55,5 @@ export const pairs = (obj: Record<string, unknown> | undefined): string =>
     : "-";
 
 /** Shortens long text for a table cell. */
-export const truncate = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+export const truncate = (text: string, max: number): string =>
+  text.length > max ? `${text.slice(0, max - 1)}…` : text;

@@ -17,7 +17,10 @@ export interface ApiClientOptions {
 
 /** Builds a route with every interpolated value encoded as one path segment: route`/v1/permits/${id}`. */
 export function route(strings: TemplateStringsArray, ...values: string[]): string {
-  return strings.reduce((path, s, i) => path + s + (i < values.length ? encodeURIComponent(values[i] as string) : ""), "");
+  return strings.reduce(
+    (path, s, i) => path + s + (i < values.length ? encodeURIComponent(values[i] as string) : ""),
+    "",
+  );
 }
 
 /** @throws CliError (exit 2) when `url` is not an http(s) URL. */
@@ -83,7 +86,10 @@ export class ApiClient {
     const body = parseJson(text);
     if (status < 200 || status > 299) throw new ApiError(status, asProblem(body, status));
     if (body === undefined) {
-      throw new CliError(`the server at ${this.base} answered ${method} ${path} with a body that is not JSON`, EXIT_FAILURE);
+      throw new CliError(
+        `the server at ${this.base} answered ${method} ${path} with a body that is not JSON`,
+        EXIT_FAILURE,
+      );
     }
     return body as T;
   }

@@ -3,6 +3,7 @@
  * `--all` only one page is printed, with a hint on stderr when there is more.
  */
 import type { Command } from "commander";
+import { printable } from "./format";
 import type { ApiClient, Query } from "./http";
 import { pageSize } from "./options";
 import type { Page } from "./resources";
@@ -41,6 +42,8 @@ export async function fetchList<T>(api: ApiClient, path: string, query: Query, o
 export function printList<T>(s: Session, page: Page<T>, noun: string, render: (items: T[]) => string): void {
   s.out.result(page, (p) => (p.items.length ? render(p.items) : `no ${noun}`));
   if (page.next) {
-    s.out.note(`more ${noun} than shown: add --all to list them all, or --cursor ${page.next} for the next page`);
+    s.out.note(
+      `more ${noun} than shown: add --all to list them all, or --cursor ${printable(page.next)} for the next page`,
+    );
   }
 }

@@ -11,7 +11,8 @@ export function positiveNumber(value: string): number {
 /** A whole number >= 0 (audit sequence numbers). */
 export function wholeNumber(value: string): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError("expected a whole number >= 0");
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n))
+    throw new InvalidArgumentError("expected a whole number >= 0");
   return n;
 }
 

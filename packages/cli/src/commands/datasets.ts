@@ -1,6 +1,6 @@
 /** `spe datasets list|show|create`: the datasets data holders make available. */
 import type { Command } from "commander";
-import { fields, list, table, time } from "../format";
+import { cell, fields, list, table, time } from "../format";
 import { route } from "../http";
 import { readJsonFile } from "../json-file";
 import { fetchList, type ListOptions, printList, withListOptions } from "../listing";
@@ -64,7 +64,7 @@ The file, e.g.:
         const body = readJsonFile(opts.file);
         const headers: Record<string, string> = opts.idempotencyKey ? { "idempotency-key": opts.idempotencyKey } : {};
         const dataset = await s.api().post<Dataset>("/v1/datasets", body, headers);
-        s.out.result(dataset, (d) => `created dataset ${d.id}\n${datasetDetails(d)}`);
+        s.out.result(dataset, (d) => `created dataset ${cell(d.id)}\n${datasetDetails(d)}`);
       }),
     );
 }

@@ -18,7 +18,14 @@ interface TokenOptions {
 
 /** @throws CliError (exit 2) on an empty list or a role the API does not know. */
 export function parseRoles(value: string): Role[] {
-  const roles = [...new Set(value.split(",").map((r) => r.trim()).filter(Boolean))];
+  const roles = [
+    ...new Set(
+      value
+        .split(",")
+        .map((r) => r.trim())
+        .filter(Boolean),
+    ),
+  ];
   if (roles.length === 0) throw new CliError(`no roles given: use one or more of ${ROLES.join(", ")}`);
   for (const role of roles) {
     if (!(ROLES as readonly string[]).includes(role)) {
@@ -55,9 +62,11 @@ export function registerToken(program: Command, ctx: CliContext): void {
         const dataDir = opts.dataDir ? resolve(opts.dataDir) : ctx.settings.dataDir;
         const keys = join(dataDir, "keys");
         if (!existsSync(join(keys, "jwt-issuer.pem"))) {
-          throw new CliError(`no issuer key in ${dataDir}: start the server first (\`npm start\`), which creates it`, 2, [
-            "or pass --data-dir (or set SPE_DATA_DIR) to the data directory of the running server",
-          ]);
+          throw new CliError(
+            `no issuer key in ${dataDir}: start the server first (\`npm start\`), which creates it`,
+            2,
+            ["or pass --data-dir (or set SPE_DATA_DIR) to the data directory of the running server"],
+          );
         }
         const token = await issueToken(loadOrCreateKey(keys, "jwt-issuer"), user, roles, ttl);
         const expiresAt = new Date(Date.now() + ttl * 1000).toISOString();
