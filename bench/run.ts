@@ -1,0 +1,54 @@
+/**
+ * `npm run bench [-- audit|api]`: runs the audit figures, then the API figures. One JSON object per figure
+ * on stdout; progress and a short summary on stderr. Targets are printed beside each figure, as information
+ * (no pass/fail exit code): the machine is shared and noisy, so each figure comes with a baseline measured
+ * in the same run and the ratio between them.
+ */
+import { runApi } from "./api";
+import { runAudit } from "./audit";
+import { emitted, type Figure, progress } from "./util";
+
+const SUITES = { audit: runAudit, api: runApi } as const;
+type Suite = keyof typeof SUITES;
+
+const args = process.argv.slice(2);
+const unknown = args.filter((a) => !(a in SUITES));
+if (unknown.length > 0) {
+  process.stderr.write(`usage: npm run bench [-- audit|api ...] (unknown: ${unknown.join(", ")})\n`);
+  process.exit(2);
+}
+const selected: Suite[] =
+  args.length > 0 ? (Object.keys(SUITES) as Suite[]).filter((s) => args.includes(s)) : ["audit", "api"];
+
+function summaryLine(f: Figure): string {
+  const met = f.met === true ? "met" : "NOT met";
+  if (f.bench === "api") {
+    return `api ${f.route}: p50 ${f.p50_ms} ms (bare ${f.bare_p50_ms}, x${f.overhead_p50}), p99 ${f.p99_ms} ms, ${f.rps} req/s (bare ${f.bare_rps}) -- ${f.target}: ${met}`;
+  }
+  if (f.figure === "verify") {
+    return `audit verify: ${f.verify_records_per_s} records/s over ${f.records} (raw SHA-256 ${f.raw_sha256_records_per_s}/s, x${f.ratio}) -- ${f.target}: ${met}`;
+  }
+  if (f.figure === "verify_cost_breakdown") {
+    return `audit verify cost: SQLite scan alone ${f.sqlite_scan_only_records_per_s} rows/s, verify over in-memory records ${f.verify_in_memory_records_per_s}/s (x${f.ratio_in_memory_vs_raw} of raw SHA-256 ${f.raw_sha256_records_per_s}/s), one-shot crypto.hash ${f.crypto_hash_oneshot_records_per_s}/s`;
+  }
+  if (f.figure === "append_cost_breakdown") {
+    return `audit append cost: ${f.commit_us} us/commit, ${f.commit_nosync_us} us without fsync (fsync share ${f.fsync_share}), fsync ${f.fsync_us} us, head query ${f.head_query_us} us, chain record ${f.chain_record_us} us`;
+  }
+  return `audit ${f.figure}: ${f.durable_changes_per_s} durable changes/s (fsync ${f.fsync_per_s}/s, x${f.ratio_vs_fsync}) -- ${f.target}: ${met}`;
+}
+
+const t0 = performance.now();
+let failed = false;
+for (const s of selected) {
+  try {
+    await SUITES[s]();
+  } catch (err) {
+    failed = true;
+    progress(`${s} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  }
+}
+const lines = emitted().map(summaryLine);
+process.stderr.write(
+  `\n=== bench summary (${((performance.now() - t0) / 1000).toFixed(0)} s) ===\n${lines.map((l) => `  ${l}`).join("\n")}\n`,
+);
+process.exit(failed ? 1 : 0);
