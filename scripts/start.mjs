@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const [major, minor] = process.versions.node.split(".").map(Number);
@@ -39,8 +39,7 @@ if (!existsSync(join(root, "node_modules/tsx")) || !nativeSqliteWorks()) {
   }
 }
 
-const child = spawnSync(process.execPath, ["--import", "tsx", join(root, "packages/local/src/server.ts")], {
-  cwd: process.cwd(),
-  stdio: "inherit",
-});
-process.exit(child.status ?? 1);
+// Run the server in this process, so SIGINT/SIGTERM reach its graceful shutdown directly.
+const { register } = await import("tsx/esm/api");
+register();
+await import(pathToFileURL(join(root, "packages/local/src/server.ts")).href);

@@ -23,7 +23,8 @@ export function createApp(deps: ApiDeps): App {
     defaultHook: (result, c) => {
       if (!result.success) {
         const errs = fieldErrors(result.error.issues);
-        const detail = `invalid ${result.target}: ${errs.map((e) => `${e.path}: ${e.message}`).join("; ")}`;
+        const first = errs[0] ? ` (${errs[0].path}: ${errs[0].message}${errs.length > 1 ? ", ..." : ""})` : "";
+        const detail = `the request ${result.target} is invalid${first}; every problem is listed in errors`;
         return problemResponse(c, problem(400, "request.invalid", detail, errs));
       }
     },

@@ -31,12 +31,13 @@ const keyIdOf = (pub: KeyObject) =>
 export function loadOrCreateKey(dir: string, name: string, opts: { readonly?: boolean } = {}): NodeKey {
   const path = join(dir, `${name}.pem`);
   const pubPath = join(dir, `${name}.pub.pem`);
+  if (opts.readonly) {
+    // Verification needs only the public half: never touch the private key (read-only copies, other users).
+    if (!existsSync(pubPath)) throw new Error(`no public key ${name}.pub.pem in ${dir}`);
+    const publicKey = createPublicKey(readFileSync(pubPath));
+    return { privateKey: null, publicKey, keyId: keyIdOf(publicKey) };
+  }
   if (!existsSync(path)) {
-    if (opts.readonly) {
-      if (!existsSync(pubPath)) throw new Error(`no key ${name} in ${dir}`);
-      const publicKey = createPublicKey(readFileSync(pubPath));
-      return { privateKey: null, publicKey, keyId: keyIdOf(publicKey) };
-    }
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
     writeFileSync(path, privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600, flag: "wx" });

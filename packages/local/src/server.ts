@@ -30,7 +30,15 @@ const node = createNode({
 const demo = env.SPE_DEMO !== "0";
 if (demo) await seedDemo(node.deps, dataDir);
 await node.startBackground();
-const server = await serve(node, port, host);
+const server = await serve(node, port, host).catch(async (err: NodeJS.ErrnoException) => {
+  await node.close();
+  console.error(
+    err.code === "EADDRINUSE"
+      ? `port ${port} on ${host} is already in use: stop the other server or set PORT, e.g. PORT=8788 npm start`
+      : `cannot listen on ${host}:${port}: ${err.message}`,
+  );
+  process.exit(1);
+});
 
 const banner: string[] = [
   "",

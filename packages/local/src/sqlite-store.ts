@@ -33,6 +33,8 @@ import { SCHEMA } from "./sqlite-schema";
 
 type Row = { version: number; body: string };
 
+const SCAN_CHUNK = 4096;
+
 export interface SqliteStoreOptions {
   /** Opens the database read-only (offline verification); no schema changes, no writes. */
   readonly?: boolean;
@@ -77,7 +79,7 @@ export class SqliteStore implements Store, AuditLog {
       append: this.db.prepare(
         "INSERT INTO audit (seq, hash, at, actor, action, permit_id, workspace_id, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
       ),
-      scan: this.db.prepare<[], StoredAuditRecord>("SELECT seq, hash, body FROM audit ORDER BY seq"),
+      scan: this.db.prepare("SELECT seq, hash, body FROM audit WHERE seq > ? ORDER BY seq LIMIT ?").raw(),
       seals: this.db.prepare<[], { body: string }>("SELECT body FROM audit_seals ORDER BY n"),
       sealPut: this.db.prepare("INSERT INTO audit_seals (n, body) VALUES (?, ?)"),
     };
@@ -133,11 +135,48 @@ export class SqliteStore implements Store, AuditLog {
     };
   }
 
-  async commit(commit: Commit): Promise<AuditRecord[]> {
-    return this.transaction(commit);
+  /**
+   * Group commit: commits requested in the same turn of the event loop share one transaction and so one
+   * fsync; each runs inside its own savepoint, so one that fails (a lost race, a refused audit append)
+   * is rolled back alone and the others still commit. Every promise settles only after the fsync.
+   */
+  commit(commit: Commit): Promise<AuditRecord[]> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ commit, resolve, reject });
+      if (this.pending.length === 1) setImmediate(this.flush);
+    });
   }
 
-  private readonly transaction = (commit: Commit): AuditRecord[] => this.db.transaction(() => this.apply(commit))();
+  private pending: { commit: Commit; resolve: (r: AuditRecord[]) => void; reject: (e: unknown) => void }[] = [];
+
+  private readonly flush = (): void => {
+    const batch = this.pending;
+    this.pending = [];
+    const outcomes: ({ ok: true; records: AuditRecord[] } | { ok: false; error: unknown })[] = [];
+    try {
+      this.db.exec("BEGIN IMMEDIATE");
+      for (const { commit } of batch) {
+        this.db.exec("SAVEPOINT one_commit");
+        try {
+          outcomes.push({ ok: true, records: this.apply(commit) });
+          this.db.exec("RELEASE one_commit");
+        } catch (error) {
+          this.db.exec("ROLLBACK TO one_commit; RELEASE one_commit");
+          outcomes.push({ ok: false, error });
+        }
+      }
+      this.db.exec("COMMIT");
+    } catch (cause) {
+      if (this.db.inTransaction) this.db.exec("ROLLBACK");
+      for (const { reject } of batch) reject(new AuditUnavailableError({ cause }));
+      return;
+    }
+    batch.forEach(({ resolve, reject }, i) => {
+      const o = outcomes[i] as (typeof outcomes)[number];
+      if (o.ok) resolve(o.records);
+      else reject(o.error);
+    });
+  };
 
   private apply(commit: Commit): AuditRecord[] {
     for (const w of commit.writes) {
@@ -209,11 +248,22 @@ export class SqliteStore implements Store, AuditLog {
     return { items, next: more ? encodeCursor(String(items.at(-1)?.seq)) : null };
   }
 
+  /**
+   * Reads the chain in chunks of raw rows (faster than an object per row, and the connection is free
+   * between chunks, unlike with iterate()). Lazy: nothing is read until the caller iterates.
+   */
   scan(): Iterable<StoredAuditRecord> {
-    // Lazy: better-sqlite3 keeps the connection busy from iterate() until the iteration ends, so the
-    // statement only starts when the caller actually iterates.
     const stmt = this.stmts.scan;
-    return { [Symbol.iterator]: () => stmt.iterate() };
+    return {
+      *[Symbol.iterator]() {
+        for (let after = 0; ; ) {
+          const rows = stmt.all(after, SCAN_CHUNK) as [number, string, string][];
+          for (const [seq, hash, body] of rows) yield { seq, hash, body };
+          if (rows.length < SCAN_CHUNK) return;
+          after = (rows[rows.length - 1] as [number, string, string])[0];
+        }
+      },
+    };
   }
 
   async head(): Promise<{ count: number; hash: string }> {
@@ -230,6 +280,7 @@ export class SqliteStore implements Store, AuditLog {
   }
 
   close(): void {
+    if (this.pending.length > 0) this.flush();
     if (this.db.open) this.db.close();
   }
 }

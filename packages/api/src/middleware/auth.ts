@@ -20,7 +20,7 @@ export const authenticate = (opts: AuthOptions): MiddlewareHandler =>
       try {
         actor = await opts.verify(match[1]);
       } catch (err) {
-        reason = err instanceof Error && /exp/.test(err.message) ? "token expired" : "invalid token";
+        reason = (err as { code?: string }).code === "ERR_JWT_EXPIRED" ? "token expired" : "invalid token";
       }
     }
     if (!actor) {
@@ -30,7 +30,7 @@ export const authenticate = (opts: AuthOptions): MiddlewareHandler =>
           {
             actor: "anonymous",
             action: "auth.denied",
-            target: `${c.req.method} ${c.req.routePath}`,
+            target: `${c.req.method} ${c.req.path}`.slice(0, 300),
             outcome: "denied",
             details: { reason },
           },

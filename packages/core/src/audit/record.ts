@@ -6,7 +6,7 @@
  * via the `canonicalize` package). The stored `body` is exactly those canonical bytes, so verification
  * hashes what was written, not a re-serialisation of it. The first record's prevHash is GENESIS_HASH.
  */
-import { createHash } from "node:crypto";
+import { createHash, hash } from "node:crypto";
 import canonicalize from "canonicalize";
 import { z } from "zod";
 
@@ -50,7 +50,9 @@ export function assertAuditEvent(e: AuditEvent): void {
   }
 }
 
-export const sha256Hex = (s: string | Uint8Array): string => createHash("sha256").update(s).digest("hex");
+/** SHA-256 in hex. One-shot `crypto.hash` (Node >= 20.12) is about twice as fast as createHash for small inputs. */
+export const sha256Hex: (s: string | Uint8Array) => string =
+  typeof hash === "function" ? (s) => hash("sha256", s, "hex") : (s) => createHash("sha256").update(s).digest("hex");
 
 export function canonicalJson(value: unknown): string {
   const s = canonicalize(value);

@@ -100,3 +100,4 @@ async function get(deps: D, actor: Actor, id: string): Promise<DatasetT> {
 }
 
 export const Dataset = { create, list, get };
+export type Dataset = DatasetT;

@@ -163,8 +163,9 @@ async function cascade(
 
 function adminChange(deps: D, actor: Actor, id: string, to: AdminState, verb: string, reason?: string) {
   const action = `permit.${verb}`;
+  const imperative = { suspended: "suspend", reinstated: "reinstate", revoked: "revoke" }[verb] ?? verb;
   return audited(deps.store, { actor, action, target: target(id), details: { permitId: id } }, async () => {
-    requireRole(actor, `${verb.replace(/d$/, "")} a permit`, "admin");
+    requireRole(actor, `${imperative} a permit`, "admin");
     await visiblePermit(deps, actor, id, action);
     const cascadeReason: TerminationReason | null =
       to === "revoked" ? "permit_revoked" : to === "suspended" ? "permit_suspended" : null;
@@ -223,3 +224,4 @@ async function processExpiry(deps: D, actorSub: string, id: string): Promise<boo
 }
 
 export const Permit = { create, list, get, suspend, reinstate, revoke, processExpiry };
+export type Permit = PermitT;

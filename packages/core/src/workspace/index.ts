@@ -278,3 +278,5 @@ async function expire(deps: Deps, id: string, actorSub = EXPIRY): Promise<boolea
 }
 
 export const Workspace = { launch, provision, list, get, extend, terminate, expire };
+/** The type shares the name of the use cases: `Workspace.launch(...)` returns a `Workspace`. */
+export type Workspace = WorkspaceT;
