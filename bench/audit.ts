@@ -10,7 +10,7 @@
  * (b) verify: records/s of `verifyLog` over >= 100,000 records (plus one seal), beside raw SHA-256 of the
  *     same stored bodies from an in-memory array (one hash call per record, as verify does).
  */
-import { createHash, hash } from "node:crypto";
+import { hash } from "node:crypto";
 import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -22,7 +22,8 @@ function platformOf(name) {
   const cpu = tokens.find((t) => CPU.includes(t));
   if (!os || !cpu) return null;
   const tail = tokens.at(-1);
-  const libc = os !== "linux" ? undefined : tail.startsWith("musl") ? ["musl"] : tail.startsWith("gnu") ? ["glibc"] : undefined;
+  const libc =
+    os !== "linux" ? undefined : tail.startsWith("musl") ? ["musl"] : tail.startsWith("gnu") ? ["glibc"] : undefined;
   return { os: [os], cpu: [cpu], ...(libc ? { libc } : {}) };
 }
 
@@ -43,7 +44,9 @@ for (const [path, entry] of Object.entries(pkgs)) {
     if (resolved(path, dep)) continue;
     const platform = platformOf(dep);
     if (!platform || !/^\d+\.\d+\.\d+(-[\w.]+)?$/.test(spec)) {
-      console.error(`complete-lock: ${dep}@${spec} (optional dependency of ${path || "the root"}) is missing and not a platform binary`);
+      console.error(
+        `complete-lock: ${dep}@${spec} (optional dependency of ${path || "the root"}) is missing and not a platform binary`,
+      );
       process.exit(1);
     }
     const root = `node_modules/${dep}`;
@@ -53,7 +56,9 @@ for (const [path, entry] of Object.entries(pkgs)) {
   }
 }
 if (added > 0) {
-  lock.packages = Object.fromEntries(Object.entries(pkgs).sort(([a], [b]) => (a === "" ? -1 : b === "" ? 1 : a < b ? -1 : 1)));
+  lock.packages = Object.fromEntries(
+    Object.entries(pkgs).sort(([a], [b]) => (a === "" ? -1 : b === "" ? 1 : a < b ? -1 : 1)),
+  );
   writeFileSync(lockPath, `${JSON.stringify(lock, null, 2)}\n`);
 }
 console.error(`complete-lock: ${added} platform package(s) added to package-lock.json`);

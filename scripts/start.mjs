@@ -27,7 +27,8 @@ function nativeSqliteWorks() {
 if (!existsSync(join(root, "node_modules/tsx")) || !nativeSqliteWorks()) {
   const cmd = existsSync(join(root, "package-lock.json")) ? "ci" : "install";
   console.error(`First run: installing dependencies (npm ${cmd}); this takes a few minutes...`);
-  if (cmd === "ci") spawnSync(process.execPath, [join(root, "scripts/complete-lock.mjs")], { cwd: root, stdio: "inherit" });
+  if (cmd === "ci")
+    spawnSync(process.execPath, [join(root, "scripts/complete-lock.mjs")], { cwd: root, stdio: "inherit" });
   const r = spawnSync("npm", [cmd, "--no-audit", "--no-fund"], { cwd: root, stdio: "inherit" });
   if (r.status !== 0 || !nativeSqliteWorks()) {
     console.error(

@@ -4,8 +4,8 @@
 import type { Actor } from "./actor";
 import type { DetailValue } from "./audit/record";
 import { canonicalJson, sha256Hex } from "./audit/record";
-import { AuditUnavailableError, ConcurrentUpdateError, ConflictError, DomainError } from "./errors";
-import type { Deps, IdempotencyRecord, Store } from "./ports";
+import { AuditUnavailableError, ConcurrentUpdateError, ConflictError, DomainError, NotFoundError } from "./errors";
+import type { Deps, EntityKind, EntityMap, IdempotencyRecord, Store } from "./ports";
 
 export interface AuditContext {
   actor: Actor;
@@ -119,4 +119,15 @@ export async function commitCreation(
     }
     throw err;
   }
+}
+
+/** @throws NotFoundError when there is no such item. */
+export async function mustGet<K extends EntityKind>(
+  store: Pick<Store, "get">,
+  kind: K,
+  id: string,
+): Promise<EntityMap[K]> {
+  const found = await store.get(kind, id);
+  if (!found) throw new NotFoundError(kind, id);
+  return found.item;
 }

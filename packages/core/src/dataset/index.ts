@@ -10,6 +10,7 @@ import {
   type Idempotency,
   idempotencyRecord,
   idempotentReplay,
+  mustGet,
   recordRefusal,
 } from "../usecase";
 import type { DatasetInput, Dataset as DatasetT } from "./schema";
@@ -27,7 +28,7 @@ async function create(
   return audited(deps.store, { actor, action: "dataset.created", target: `dataset/${input.id}` }, async () => {
     requireRole(actor, "register a dataset", "admin");
     const previous = await idempotentReplay(deps, actor, idem);
-    if (previous) return { dataset: await mustGet(deps, previous), replayed: true };
+    if (previous) return { dataset: await mustGet(deps.store, "dataset", previous), replayed: true };
     if (await deps.store.get("dataset", input.id)) {
       throw new ConflictError("dataset.exists", `dataset ${input.id} already exists`);
     }
@@ -59,14 +60,8 @@ async function create(
       });
       return dataset.id;
     });
-    return { dataset: replayed ? await mustGet(deps, id) : dataset, replayed };
+    return { dataset: replayed ? await mustGet(deps.store, "dataset", id) : dataset, replayed };
   });
-}
-
-async function mustGet(deps: Pick<Deps, "store">, id: string): Promise<DatasetT> {
-  const found = await deps.store.get("dataset", id);
-  if (!found) throw new NotFoundError("dataset", id);
-  return found.item;
 }
 
 /** Ids of the datasets on permits naming the researcher. */

@@ -11,6 +11,7 @@ import {
   type Idempotency,
   idempotencyRecord,
   idempotentReplay,
+  mustGet,
   recordRefusal,
   retryOnConflict,
 } from "../usecase";
@@ -35,7 +36,8 @@ async function create(
   return audited(deps.store, { actor, action: "permit.created", target: target(input.id) }, async () => {
     requireRole(actor, "create a permit", "admin");
     const previous = await idempotentReplay(deps, actor, idem);
-    if (previous) return { permit: permitView(await mustGet(deps, previous), deps.clock.now()), replayed: true };
+    if (previous)
+      return { permit: permitView(await mustGet(deps.store, "permit", previous), deps.clock.now()), replayed: true };
     if (await deps.store.get("permit", input.id)) {
       throw new ConflictError("permit.exists", `permit ${input.id} already exists`);
     }
@@ -79,14 +81,8 @@ async function create(
       });
       return record.id;
     });
-    return { permit: permitView(replayed ? await mustGet(deps, id) : record, now), replayed };
+    return { permit: permitView(replayed ? await mustGet(deps.store, "permit", id) : record, now), replayed };
   });
-}
-
-async function mustGet(deps: Pick<Deps, "store">, id: string): Promise<PermitRecord> {
-  const found = await deps.store.get("permit", id);
-  if (!found) throw new NotFoundError("permit", id);
-  return found.item;
 }
 
 const seesAll = (actor: Actor) => hasRole(actor, "admin", "reviewer", "auditor");

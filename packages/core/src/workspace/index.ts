@@ -12,6 +12,7 @@ import {
   type Idempotency,
   idempotencyRecord,
   idempotentReplay,
+  mustGet,
   recordRefusal,
   retryOnConflict,
 } from "../usecase";
@@ -40,7 +41,7 @@ async function launch(
   return audited(deps.store, ctx, async () => {
     requireRole(actor, "launch a workspace", "researcher");
     const previous = await idempotentReplay(deps, actor, idem);
-    if (previous) return { workspace: await mustGet(deps, previous), replayed: true };
+    if (previous) return { workspace: await mustGet(deps.store, "workspace", previous), replayed: true };
 
     const result = await retryOnConflict(async () => {
       const permit = await visiblePermit(deps, actor, permitId, "workspace.launched");
@@ -88,7 +89,10 @@ async function launch(
           idempotency: idempotencyRecord(actor, idem, ws.id, now),
         });
         return ws.id;
-      }).then(async (r) => ({ workspace: r.replayed ? await mustGet(deps, r.id) : ws, replayed: r.replayed }));
+      }).then(async (r) => ({
+        workspace: r.replayed ? await mustGet(deps.store, "workspace", r.id) : ws,
+        replayed: r.replayed,
+      }));
     });
     if (!result.replayed) {
       await deps.scheduler.scheduleExpiry(result.workspace.id, new Date(result.workspace.expiresAt));
@@ -153,12 +157,6 @@ async function provision(deps: Deps, workspaceId: string): Promise<WorkspaceT | 
       await deps.scheduler.cancel(workspaceId);
     }
   }
-}
-
-async function mustGet(deps: Pick<Deps, "store">, id: string): Promise<WorkspaceT> {
-  const found = await deps.store.get("workspace", id);
-  if (!found) throw new NotFoundError("workspace", id);
-  return found.item;
 }
 
 const canSee = (actor: Actor, ws: WorkspaceT) =>
@@ -250,7 +248,7 @@ async function terminate(deps: Deps, actor: Actor, id: string): Promise<Workspac
     if (!(await beginStop(deps, actor.sub, v, reason))) {
       throw new ConflictError("workspace.not_live", `workspace ${id} is already being terminated`);
     }
-    return workspaceView((await completeStop(deps, actor.sub, id)) ?? (await mustGet(deps, id)));
+    return workspaceView((await completeStop(deps, actor.sub, id)) ?? (await mustGet(deps.store, "workspace", id)));
   });
 }
 
