@@ -134,9 +134,15 @@ describe("read", () => {
     const missing = await n.call("GET", "/v1/workspaces/ws-doesnotexist", { token: w.carol });
     expect(missing.body).toEqual({ ...other.body, detail: missing.body.detail });
     expect((await n.call("GET", `/v1/workspaces/${ws.id}`, { token: w.auditor })).status).toBe(403);
+    expect((await n.call("GET", "/v1/workspaces", { token: w.reviewer })).status).toBe(403);
+    const refusals = await n.call("GET", "/v1/audit?outcome=denied&limit=500", { token: w.auditor });
+    expect(refusals.status).toBe(400); // unknown filter: strict query schemas catch typos
+    const listDenied = await n.call("GET", "/v1/audit?action=workspace.list", { token: w.auditor });
+    expect(listDenied.body.items).toEqual([expect.objectContaining({ actor: "rui", outcome: "denied" })]);
     const denied = await n.call("GET", "/v1/audit?action=workspace.read", { token: w.auditor });
     expect(denied.body.items).toEqual([
       expect.objectContaining({ actor: "carol", outcome: "denied", target: `workspace/${ws.id}` }),
+      expect.objectContaining({ actor: "otto", outcome: "denied", target: `workspace/${ws.id}` }),
     ]);
   });
 

@@ -1,7 +1,7 @@
 /**
  * Helpers every use case shares: auditing both outcomes, retrying lost races, idempotency replay.
  */
-import type { Actor } from "./actor";
+import { type Actor, type Role, requireRole } from "./actor";
 import type { DetailValue } from "./audit/record";
 import { canonicalJson, sha256Hex } from "./audit/record";
 import { AuditUnavailableError, ConcurrentUpdateError, ConflictError, DomainError, NotFoundError } from "./errors";
@@ -15,7 +15,7 @@ export interface AuditContext {
 }
 
 /** Records a refused or failed attempt. Used on its own for denied reads. */
-export async function recordRefusal(store: Store, ctx: AuditContext, err: DomainError): Promise<void> {
+export async function recordRefusal(store: Pick<Store, "commit">, ctx: AuditContext, err: DomainError): Promise<void> {
   if (err.audited) return;
   const outcome = err.kind === "forbidden" || err.kind === "not_found" ? "denied" : "failed";
   await store.commit({
@@ -130,4 +130,22 @@ export async function mustGet<K extends EntityKind>(
   const found = await store.get(kind, id);
   if (!found) throw new NotFoundError(kind, id);
   return found.item;
+}
+
+/**
+ * `requireRole` for reads: a refused read is audited as denied (reads that succeed are not audited).
+ * @throws ForbiddenError (403)
+ */
+export async function requireRoleAudited(
+  store: Pick<Store, "commit">,
+  ctx: { actor: Actor; action: string; target: string },
+  what: string,
+  ...roles: Role[]
+): Promise<void> {
+  try {
+    requireRole(ctx.actor, what, ...roles);
+  } catch (err) {
+    await recordRefusal(store, ctx, err as DomainError);
+    throw err;
+  }
 }

@@ -12,6 +12,7 @@ import {
   idempotentReplay,
   mustGet,
   recordRefusal,
+  requireRoleAudited,
 } from "../usecase";
 import type { DatasetInput, Dataset as DatasetT } from "./schema";
 
@@ -73,7 +74,14 @@ async function researcherDatasetIds(deps: Pick<Deps, "store">, sub: string): Pro
 const seesAll = (actor: Actor) => hasRole(actor, "admin", "reviewer");
 
 async function list(deps: D, actor: Actor, page: { limit: number; cursor?: string }): Promise<Page<DatasetT>> {
-  requireRole(actor, "list datasets", "admin", "reviewer", "researcher");
+  await requireRoleAudited(
+    deps.store,
+    { actor, action: "dataset.list", target: "dataset/*" },
+    "list datasets",
+    "admin",
+    "reviewer",
+    "researcher",
+  );
   if (seesAll(actor)) {
     const res = await deps.store.list("dataset", {}, page);
     return { items: res.items.map((v) => v.item), next: res.next };
@@ -83,7 +91,14 @@ async function list(deps: D, actor: Actor, page: { limit: number; cursor?: strin
 }
 
 async function get(deps: D, actor: Actor, id: string): Promise<DatasetT> {
-  requireRole(actor, "read a dataset", "admin", "reviewer", "researcher");
+  await requireRoleAudited(
+    deps.store,
+    { actor, action: "dataset.read", target: `dataset/${id}` },
+    "read a dataset",
+    "admin",
+    "reviewer",
+    "researcher",
+  );
   const found = await deps.store.get("dataset", id);
   if (!found) throw new NotFoundError("dataset", id);
   if (!seesAll(actor) && !(await researcherDatasetIds(deps, actor.sub)).has(id)) {

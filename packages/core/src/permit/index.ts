@@ -13,6 +13,7 @@ import {
   idempotentReplay,
   mustGet,
   recordRefusal,
+  requireRoleAudited,
   retryOnConflict,
 } from "../usecase";
 import { completeStop, stoppingChange } from "../workspace/lifecycle";
@@ -108,7 +109,15 @@ export async function visiblePermit(
 }
 
 async function list(deps: D, actor: Actor, page: { limit: number; cursor?: string }): Promise<Page<PermitT>> {
-  requireRole(actor, "list permits", "admin", "reviewer", "auditor", "researcher");
+  await requireRoleAudited(
+    deps.store,
+    { actor, action: "permit.list", target: "permit/*" },
+    "list permits",
+    "admin",
+    "reviewer",
+    "auditor",
+    "researcher",
+  );
   const filter = seesAll(actor) ? {} : { researcher: actor.sub };
   const res = await deps.store.list("permit", filter, page);
   const now = deps.clock.now();
@@ -116,7 +125,15 @@ async function list(deps: D, actor: Actor, page: { limit: number; cursor?: strin
 }
 
 async function get(deps: D, actor: Actor, id: string): Promise<PermitT> {
-  requireRole(actor, "read a permit", "admin", "reviewer", "auditor", "researcher");
+  await requireRoleAudited(
+    deps.store,
+    { actor, action: "permit.read", target: `permit/${id}` },
+    "read a permit",
+    "admin",
+    "reviewer",
+    "auditor",
+    "researcher",
+  );
   return permitView((await visiblePermit(deps, actor, id, "permit.read")).item, deps.clock.now());
 }
 

@@ -14,6 +14,7 @@ import {
   idempotentReplay,
   mustGet,
   recordRefusal,
+  requireRoleAudited,
   retryOnConflict,
 } from "../usecase";
 import { beginStop, completeStop, transition, wsEvent } from "./lifecycle";
@@ -184,7 +185,13 @@ async function list(
   actor: Actor,
   query: { limit: number; cursor?: string; permitId?: string; status?: WorkspaceT["status"] },
 ): Promise<Page<WorkspaceT>> {
-  requireRole(actor, "list workspaces", "researcher", "admin");
+  await requireRoleAudited(
+    deps.store,
+    { actor, action: "workspace.list", target: "workspace/*" },
+    "list workspaces",
+    "researcher",
+    "admin",
+  );
   const filter = {
     ...(hasRole(actor, "admin") ? {} : { owner: actor.sub }),
     ...(query.permitId ? { permitId: query.permitId } : {}),
@@ -195,7 +202,13 @@ async function list(
 }
 
 async function get(deps: Pick<Deps, "store">, actor: Actor, id: string): Promise<WorkspaceT> {
-  requireRole(actor, "read a workspace", "researcher", "admin");
+  await requireRoleAudited(
+    deps.store,
+    { actor, action: "workspace.read", target: `workspace/${id}` },
+    "read a workspace",
+    "researcher",
+    "admin",
+  );
   return workspaceView((await visibleWorkspace(deps, actor, id, "workspace.read")).item);
 }
 
