@@ -109,17 +109,26 @@ export class SqliteStore implements Store, AuditLog {
     }
     const after = decodeCursor(page.cursor);
     if (after !== undefined) where.push("id > ?") && args.push(after);
-    const rows = this.db
-      .prepare<unknown[], Row & { id: string }>(
-        `SELECT id, version, body FROM entities WHERE ${where.join(" AND ")} ORDER BY id LIMIT ?`,
-      )
-      .all(...args, page.limit + 1);
+    const rows = this.prepared<Row & { id: string }>(
+      `SELECT id, version, body FROM entities WHERE ${where.join(" AND ")} ORDER BY id LIMIT ?`,
+    ).all(...args, page.limit + 1);
     const more = rows.length > page.limit;
     const items = rows.slice(0, page.limit);
     return {
       items: items.map((r) => ({ version: r.version, item: JSON.parse(r.body) })),
       next: more ? encodeCursor((items.at(-1) as { id: string }).id) : null,
     };
+  }
+
+  /** Statements built from filters are few (one per combination of filters): prepare each once. */
+  private readonly statements = new Map<string, Database.Statement<unknown[], unknown>>();
+  private prepared<R>(sql: string): Database.Statement<unknown[], R> {
+    let stmt = this.statements.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare<unknown[], unknown>(sql);
+      this.statements.set(sql, stmt);
+    }
+    return stmt as Database.Statement<unknown[], R>;
   }
 
   async getIdempotency(actor: string, key: string): Promise<IdempotencyRecord | null> {
@@ -238,11 +247,9 @@ export class SqliteStore implements Store, AuditLog {
     if (q.action !== undefined) where.push("action = ?") && args.push(q.action);
     const after = Math.max(q.after ?? 0, q.cursor ? Number(decodeCursor(q.cursor)) || 0 : 0);
     where.push("seq > ?") && args.push(after);
-    const rows = this.db
-      .prepare<unknown[], StoredAuditRecord>(
-        `SELECT seq, hash, body FROM audit WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ?`,
-      )
-      .all(...args, q.limit + 1);
+    const rows = this.prepared<StoredAuditRecord>(
+      `SELECT seq, hash, body FROM audit WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ?`,
+    ).all(...args, q.limit + 1);
     const more = rows.length > q.limit;
     const items = rows.slice(0, q.limit).map(parseRecord);
     return { items, next: more ? encodeCursor(String(items.at(-1)?.seq)) : null };
