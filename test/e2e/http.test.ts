@@ -85,6 +85,35 @@ describe("edge behaviour", () => {
     expect((await n.call("GET", "/v1/workspaces", { token: w.admin })).body.items).toEqual([]);
   });
 
+  const ROUTES = [
+    ["POST", "/v1/datasets"],
+    ["GET", "/v1/datasets"],
+    ["GET", "/v1/datasets/ds-1"],
+    ["POST", "/v1/permits"],
+    ["GET", "/v1/permits"],
+    ["GET", "/v1/permits/P-1"],
+    ["POST", "/v1/permits/P-1/suspend"],
+    ["POST", "/v1/permits/P-1/reinstate"],
+    ["POST", "/v1/permits/P-1/revoke"],
+    ["POST", "/v1/permits/P-1/workspaces"],
+    ["GET", "/v1/workspaces"],
+    ["GET", "/v1/workspaces/ws-1"],
+    ["POST", "/v1/workspaces/ws-1/extend"],
+    ["DELETE", "/v1/workspaces/ws-1"],
+    ["GET", "/v1/audit"],
+    ["GET", "/v1/audit/verify"],
+  ] as const;
+
+  it("answers 401 on every /v1 route without a token, and 413 on every POST over 1 MiB", async () => {
+    const n = node();
+    const admin = await n.token("ana", "admin");
+    const big = JSON.stringify({ pad: "x".repeat(1_100_000) });
+    for (const [method, path] of ROUTES) {
+      expect((await n.call(method, path)).status, `${method} ${path}`).toBe(401);
+      if (method === "POST") expect((await n.call(method, path, { token: admin, body: big })).status, path).toBe(413);
+    }
+  });
+
   it("never answers 500 to odd input", async () => {
     const n = node();
     const w = await seedWorld(n);

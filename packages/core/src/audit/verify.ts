@@ -47,37 +47,42 @@ export async function verifyRecords(
 
   let expected = 1;
   let prev = GENESIS_HASH;
-  let broken: VerifyResult | null = null;
-  /** Checks one record; returns false (and sets `broken`) at the first problem. */
-  const step = (r: StoredAuditRecord): boolean => {
-    const fail = (reason: string) => {
-      broken = { ok: false, count: expected - 1, brokenAt: expected, reason };
-      return false;
-    };
-    if (r.seq !== expected) return fail(`record ${expected} is missing (next stored record is ${r.seq})`);
-    if (sha256Hex(r.body) !== r.hash)
-      return fail(`record ${expected} was altered: its hash does not match its content`);
+  /** Checks one record (the hot loop): null when it is sound, else what is wrong with it. */
+  const problem = (r: StoredAuditRecord): string | null => {
+    if (r.seq !== expected) return `record ${expected} is missing (next stored record is ${r.seq})`;
+    if (sha256Hex(r.body) !== r.hash) return `record ${expected} was altered: its hash does not match its content`;
     // The body is canonical JSON, whose keys are sorted: the top-level "prevHash" and "seq" come after
     // "details" (only the string "target" follows), so searching from the end cannot hit a key nested in
     // details, and JSON escapes quotes inside strings, so no string value can forge `"seq":` either.
-    const link = linkFields(r.body);
-    if (link.seq !== expected) return fail(`record ${expected} holds seq ${link.seq}: records were reordered`);
-    if (link.prevHash !== prev) return fail(`record ${expected} does not link to record ${expected - 1}`);
+    // Fast path: `"prevHash":"<prev>","seq":<expected>,` at the last "prevHash" key.
+    const p = r.body.lastIndexOf('"prevHash":"');
+    if (p < 0 || !r.body.startsWith(prev, p + 12) || !r.body.startsWith(`","seq":${expected},`, p + 76)) {
+      const link = linkFields(r.body);
+      if (link.seq !== expected) return `record ${expected} holds seq ${link.seq}: records were reordered`;
+      return `record ${expected} does not link to record ${expected - 1}`;
+    }
     const sealed = sealedHeads.get(expected);
     if (sealed && sealed.headHash !== r.hash) {
-      return fail(`record ${expected} differs from the head signed by seal ${sealed.n}: the chain was rewritten`);
+      return `record ${expected} differs from the head signed by seal ${sealed.n}: the chain was rewritten`;
     }
     prev = r.hash;
     expected++;
-    return true;
+    return null;
   };
+  let reason: string | null = null;
   // A synchronous source (SQLite) is walked without a microtask per record.
   if (Symbol.iterator in records) {
-    for (const r of records) if (!step(r)) break;
+    for (const r of records) {
+      reason = problem(r);
+      if (reason !== null) break;
+    }
   } else {
-    for await (const r of records) if (!step(r)) break;
+    for await (const r of records) {
+      reason = problem(r);
+      if (reason !== null) break;
+    }
   }
-  if (broken) return broken;
+  if (reason !== null) return { ok: false, count: expected - 1, brokenAt: expected, reason };
   const count = expected - 1;
   const last = seals.at(-1);
   if (last && last.count > count) {
