@@ -75,7 +75,8 @@ describe("audit records", () => {
   });
 
   it("refuses to update or delete a stored record (append-only)", () => {
-    expect(() => sql("UPDATE audit SET actor = 'x' WHERE seq = 1")).toThrow(/append-only/);
+    expect(() => sql("UPDATE audit SET hash = 'x' WHERE seq = 1")).toThrow(/append-only/);
+    expect(() => sql("UPDATE audit SET actor = 'x' WHERE seq = 1")).toThrow(); // generated from the body
     expect(() => sql("DELETE FROM audit WHERE seq = 1")).toThrow(/append-only/);
   });
 });
@@ -191,9 +192,7 @@ describe("tamper detection", () => {
         o.at,
         prev,
       );
-      n.store.db
-        .prepare("INSERT INTO audit (seq, hash, at, actor, action, body) VALUES (?, ?, ?, ?, ?, ?)")
-        .run(rec.seq, rec.hash, o.at, actor, o.action, rec.body);
+      n.store.db.prepare("INSERT INTO audit (seq, hash, body) VALUES (?, ?, ?)").run(rec.seq, rec.hash, rec.body);
       prev = rec.hash;
     }
     expect(await verify()).toMatchObject({ ok: false, reason: expect.stringMatching(/rewritten/) });

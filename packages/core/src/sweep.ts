@@ -1,6 +1,7 @@
 /**
  * The sweeper: the backstop behind per-workspace timers. Terminates every overdue workspace, finishes
- * interrupted terminations, processes permit expiry, and (at startup) resumes interrupted provisioning.
+ * interrupted terminations, processes permit expiry, and at startup resumes interrupted provisioning and
+ * removes what ended workspaces left in the runtime.
  * A workspace therefore never outlives its `expiresAt` by more than the sweep interval, even across restarts.
  */
 import { listAll } from "./paging";
@@ -14,26 +15,48 @@ export interface SweepReport {
   workspacesTerminated: number;
   permitsExpired: number;
   provisioningResumed: number;
+  /** What could not be done this time (retried at the next sweep); one failure never stops the others. */
+  failures: { target: string; error: unknown }[];
 }
 
-export async function sweep(deps: Deps, opts: { resumeProvisioning?: boolean } = {}): Promise<SweepReport> {
-  const report: SweepReport = { workspacesTerminated: 0, permitsExpired: 0, provisioningResumed: 0 };
+export async function sweep(deps: Deps, opts: { atStartup?: boolean } = {}): Promise<SweepReport> {
+  const report: SweepReport = { workspacesTerminated: 0, permitsExpired: 0, provisioningResumed: 0, failures: [] };
+  const attempt = async (target: string, fn: () => Promise<void>) => {
+    try {
+      await fn();
+    } catch (error) {
+      report.failures.push({ target, error });
+    }
+  };
   const now = deps.clock.now().toISOString();
 
   const permits = await listAll((page) => deps.store.list("permit", {}, page));
   for (const p of permits) {
     if (!p.item.expiryProcessedAt && p.item.validUntil <= now) {
-      if (await Permit.processExpiry(deps, SWEEPER, p.item.id)) report.permitsExpired++;
+      await attempt(`permit/${p.item.id}`, async () => {
+        if (await Permit.processExpiry(deps, SWEEPER, p.item.id)) report.permitsExpired++;
+      });
     }
   }
 
   const live = await listAll((page) => deps.store.list("workspace", { status: LIVE_STATUSES }, page));
   for (const { item: ws } of live) {
     if (ws.status === "stopping" || ws.expiresAt <= now) {
-      if (await Workspace.expire(deps, ws.id, SWEEPER)) report.workspacesTerminated++;
-    } else if (ws.status === "provisioning" && opts.resumeProvisioning) {
+      await attempt(`workspace/${ws.id}`, async () => {
+        if (await Workspace.expire(deps, ws.id, SWEEPER)) report.workspacesTerminated++;
+      });
+    } else if (ws.status === "provisioning" && opts.atStartup) {
       deps.dispatcher.dispatch({ type: "workspace.provision", workspaceId: ws.id });
       report.provisioningResumed++;
+    }
+  }
+  if (opts.atStartup) {
+    // A crash between "terminated" and the runtime's cleanup must not leave a workspace's files behind.
+    const ended = await listAll((page) => deps.store.list("workspace", { status: ["terminated", "failed"] }, page));
+    for (const { item: ws } of ended) {
+      await attempt(`workspace/${ws.id}`, async () => {
+        if (await deps.runtime.exists(ws.id)) await deps.runtime.stop(ws.id);
+      });
     }
   }
   return report;

@@ -11,26 +11,42 @@ export const WORKSPACE_AREAS = ["data", "home", "outputs"] as const;
 const SAFE_ID = /^ws-[0-9a-z]+$/;
 
 export class DirectoryRuntime implements WorkspaceRuntime {
+  /** The last operation queued per workspace: start and stop of one workspace never interleave. */
+  private readonly queues = new Map<string, Promise<unknown>>();
+
   constructor(private readonly root: string) {}
+
+  private serialised<T>(workspaceId: string, op: () => Promise<T>): Promise<T> {
+    const run = (this.queues.get(workspaceId) ?? Promise.resolve()).then(op, op);
+    const settled = run.catch(() => {});
+    this.queues.set(workspaceId, settled);
+    void settled.then(() => {
+      if (this.queues.get(workspaceId) === settled) this.queues.delete(workspaceId);
+    });
+    return run;
+  }
 
   private dir(workspaceId: string): string {
     if (!SAFE_ID.test(workspaceId)) throw new Error(`invalid workspace id ${JSON.stringify(workspaceId)}`);
     return join(this.root, workspaceId);
   }
 
-  async start(spec: WorkspaceSpec): Promise<ManifestEntry[]> {
+  start(spec: WorkspaceSpec): Promise<ManifestEntry[]> {
     const dir = this.dir(spec.workspaceId);
-    await mkdir(this.root, { recursive: true, mode: 0o700 });
-    for (const area of ["", ...WORKSPACE_AREAS]) {
-      const path = join(dir, area);
-      await mkdir(path, { recursive: true, mode: 0o700 });
-      await chmod(path, 0o700); // mkdir's mode is filtered by the umask
-    }
-    return [];
+    return this.serialised(spec.workspaceId, async () => {
+      await mkdir(this.root, { recursive: true, mode: 0o700 });
+      for (const area of ["", ...WORKSPACE_AREAS]) {
+        const path = join(dir, area);
+        await mkdir(path, { recursive: true, mode: 0o700 });
+        await chmod(path, 0o700); // mkdir's mode is filtered by the umask
+      }
+      return [];
+    });
   }
 
-  async stop(workspaceId: string): Promise<void> {
-    await rm(this.dir(workspaceId), { recursive: true, force: true });
+  stop(workspaceId: string): Promise<void> {
+    const dir = this.dir(workspaceId);
+    return this.serialised(workspaceId, () => rm(dir, { recursive: true, force: true }));
   }
 
   async exists(workspaceId: string): Promise<boolean> {

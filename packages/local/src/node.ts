@@ -37,7 +37,7 @@ export interface SpeNode {
   dispatcher: InProcessDispatcher;
   scheduler: TimerScheduler;
   /** Runs the sweeper once now. */
-  sweep(opts?: { resumeProvisioning?: boolean }): ReturnType<typeof sweep>;
+  sweep(opts?: { atStartup?: boolean }): ReturnType<typeof sweep>;
   /** Seals the audit head now (if it moved). */
   seal(): ReturnType<typeof sealHead>;
   /** Starts the periodic sweeper and sealer, after one sweep that resumes interrupted work. */
@@ -95,7 +95,11 @@ export function createNode(opts: NodeOptions): SpeNode {
 
   const timers: NodeJS.Timeout[] = [];
   const seal = () => sealHead({ audit: store, signer, clock });
-  const runSweep = (o?: { resumeProvisioning?: boolean }) => sweep(deps, o);
+  const runSweep = async (o?: { atStartup?: boolean }) => {
+    const report = await sweep(deps, o);
+    for (const f of report.failures) onError("sweep")(f.error, f.target);
+    return report;
+  };
   const every = (ms: number, what: string, fn: () => Promise<unknown>) => {
     let busy = false;
     const t = setInterval(() => {
@@ -122,7 +126,7 @@ export function createNode(opts: NodeOptions): SpeNode {
     sweep: runSweep,
     seal,
     async startBackground() {
-      await runSweep({ resumeProvisioning: true });
+      await runSweep({ atStartup: true });
       // Re-arm a timer for every live workspace: timers do not survive a restart.
       const live = await listAll((page) => store.list("workspace", { status: LIVE_STATUSES }, page));
       for (const { item } of live) await scheduler.scheduleExpiry(item.id, new Date(item.expiresAt));

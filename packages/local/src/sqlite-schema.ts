@@ -24,15 +24,15 @@ CREATE TABLE IF NOT EXISTS idempotency (
   PRIMARY KEY (actor, key)
 ) WITHOUT ROWID;
 
+-- The searchable columns are generated from the hashed body, so they cannot disagree with it.
 CREATE TABLE IF NOT EXISTS audit (
   seq INTEGER PRIMARY KEY,
   hash TEXT NOT NULL,
-  at TEXT NOT NULL,
-  actor TEXT NOT NULL,
-  action TEXT NOT NULL,
-  permit_id TEXT,
-  workspace_id TEXT,
-  body TEXT NOT NULL
+  body TEXT NOT NULL,
+  actor TEXT GENERATED ALWAYS AS (json_extract(body, '$.actor')) VIRTUAL,
+  action TEXT GENERATED ALWAYS AS (json_extract(body, '$.action')) VIRTUAL,
+  permit_id TEXT GENERATED ALWAYS AS (json_extract(body, '$.details.permitId')) VIRTUAL,
+  workspace_id TEXT GENERATED ALWAYS AS (json_extract(body, '$.details.workspaceId')) VIRTUAL
 );
 CREATE INDEX IF NOT EXISTS audit_permit ON audit (permit_id, seq);
 CREATE INDEX IF NOT EXISTS audit_workspace ON audit (workspace_id, seq);

@@ -76,9 +76,7 @@ export class SqliteStore implements Store, AuditLog {
          ON CONFLICT (actor, key) DO NOTHING`,
       ),
       head: this.db.prepare<[], { seq: number; hash: string }>("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"),
-      append: this.db.prepare(
-        "INSERT INTO audit (seq, hash, at, actor, action, permit_id, workspace_id, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-      ),
+      append: this.db.prepare("INSERT INTO audit (seq, hash, body) VALUES (?, ?, ?)"),
       scan: this.db.prepare("SELECT seq, hash, body FROM audit WHERE seq > ? ORDER BY seq LIMIT ?").raw(),
       seals: this.db.prepare<[], { body: string }>("SELECT body FROM audit_seals ORDER BY n"),
       sealPut: this.db.prepare("INSERT INTO audit_seals (n, body) VALUES (?, ?)"),
@@ -220,17 +218,7 @@ export class SqliteStore implements Store, AuditLog {
     const at = this.clock.now().toISOString();
     return events.map((event) => {
       const stored = chainRecord(event, ++seq, at, prev);
-      const d = event.details;
-      this.stmts.append.run(
-        stored.seq,
-        stored.hash,
-        at,
-        event.actor,
-        event.action,
-        typeof d.permitId === "string" ? d.permitId : null,
-        typeof d.workspaceId === "string" ? d.workspaceId : null,
-        stored.body,
-      );
+      this.stmts.append.run(stored.seq, stored.hash, stored.body);
       prev = stored.hash;
       return parseRecord(stored);
     });

@@ -1,6 +1,6 @@
 /** Workspace use cases: launch, provision, read, extend, terminate, expire. */
 import { type Actor, hasRole, requireRole } from "../actor";
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "../errors";
+import { ConflictError, DomainError, ForbiddenError, NotFoundError, ValidationError } from "../errors";
 import { listAll } from "../paging";
 import { namesResearcher, visiblePermit } from "../permit";
 import { permitStatus } from "../permit/status";
@@ -118,6 +118,7 @@ async function provision(deps: Deps, workspaceId: string): Promise<WorkspaceT | 
   }
   let manifest: WorkspaceT["manifest"];
   let failure: string | null = null;
+  let unexpected: unknown = null;
   try {
     manifest = await deps.runtime.start({
       workspaceId,
@@ -133,11 +134,18 @@ async function provision(deps: Deps, workspaceId: string): Promise<WorkspaceT | 
       })),
     });
   } catch (err) {
-    failure = err instanceof Error ? err.message : String(err);
-    await deps.runtime.stop(workspaceId);
+    // Our own errors carry safe messages; anything else may hold paths or values: it goes to the server
+    // log (rethrown below), and the researcher and the audit trail get a generic reason.
+    if (err instanceof DomainError) failure = err.message;
+    else {
+      failure = "the runtime could not prepare the workspace (details are in the server log)";
+      unexpected = err;
+    }
+    await deps.runtime.stop(workspaceId).catch(() => {}); // retried in `finally`
   }
+  let result: WorkspaceT | null;
   try {
-    return await retryOnConflict(async () => {
+    result = await retryOnConflict(async () => {
       const cur = await deps.store.get("workspace", workspaceId);
       if (!cur || cur.item.status !== "provisioning") return cur?.item ?? null;
       const now = deps.clock.now().toISOString();
@@ -153,11 +161,13 @@ async function provision(deps: Deps, workspaceId: string): Promise<WorkspaceT | 
   } finally {
     // Terminated (or failed) while we were starting it: make sure nothing of it stays behind.
     const end = await deps.store.get("workspace", workspaceId);
-    if (end && !LIVE_STATUSES.includes(end.item.status)) {
+    if (end && end.item.status !== "ready" && end.item.status !== "provisioning") {
       await deps.runtime.stop(workspaceId);
       await deps.scheduler.cancel(workspaceId);
     }
   }
+  if (unexpected) throw unexpected;
+  return result;
 }
 
 const canSee = (actor: Actor, ws: WorkspaceT) =>
@@ -221,6 +231,12 @@ async function extend(deps: Deps, actor: Actor, id: string, input: ExtendInput):
       const ws = v.item;
       if (ws.status !== "ready" && ws.status !== "provisioning") {
         throw new ConflictError("workspace.not_live", `workspace ${id} is ${ws.status}`);
+      }
+      if (Date.parse(ws.expiresAt) <= deps.clock.now().getTime()) {
+        throw new ConflictError(
+          "workspace.expired",
+          `workspace ${id} expired at ${ws.expiresAt} and is being terminated`,
+        );
       }
       const permit = await deps.store.get("permit", ws.permitId);
       if (!permit) throw new NotFoundError("permit", ws.permitId);
