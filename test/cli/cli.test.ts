@@ -107,7 +107,7 @@ describe("spe against a running node", () => {
   }
 
   beforeAll(async () => {
-    node = makeNode();
+    node = makeNode({ sourceRoots: [tmp] });
     server = await serve(node, 0);
     url = server.url;
     admin = await node.token("ana", "admin");
@@ -394,10 +394,11 @@ describe("spe audit verify --data-dir (offline)", () => {
   /** A stopped node whose log holds dataset.created (seq 1, by ana) and permit.created (seq 2, naming alice). */
   async function stoppedNode(): Promise<string> {
     const dataDir = mkdtempSync(join(tmp, "offline-"));
-    const node = makeNode({ dataDir });
+    const node = makeNode({ dataDir, sourceRoots: [tmp] });
     const admin = await node.token("ana", "admin");
-    await node.call("POST", "/v1/datasets", { token: admin, body: datasetInput("ds-offline") });
-    await node.call("POST", "/v1/permits", { token: admin, body: permitInput("PT-OFFLINE", "ds-offline") });
+    const ds = await node.call("POST", "/v1/datasets", { token: admin, body: datasetInput("ds-offline") });
+    const pt = await node.call("POST", "/v1/permits", { token: admin, body: permitInput("PT-OFFLINE", "ds-offline") });
+    expect([ds.status, pt.status]).toEqual([201, 201]);
     await node.close(); // seals the head
     return dataDir;
   }

@@ -1,3 +1,6 @@
+import { symlinkSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DAY, datasetSource, permitBody, seedWorld, type World } from "../helpers/fixtures";
 import { makeNode, type TestNode } from "../helpers/node";
@@ -57,6 +60,26 @@ describe("datasets", () => {
     expect(res.body.code).toBe("dataset.source_unreadable");
     expect(res.body.errors[0].path).toBe("source");
     expect((await n.call("GET", "/v1/datasets/ds-x", { token: w.admin })).status).toBe(404);
+  });
+
+  it.each([
+    ["a system directory", () => "file:///etc"],
+    ["the node's own key directory", () => pathToFileURL(join(n.dataDir, "keys")).href],
+    [
+      "a symlink inside the holder root pointing at the keys",
+      () => {
+        symlinkSync(join(n.dataDir, "keys"), join(n.dataDir, "holder", "sneaky"));
+        return pathToFileURL(join(n.dataDir, "holder", "sneaky")).href;
+      },
+    ],
+  ])("refuses a source in %s (400) and registers nothing", async (_, source) => {
+    const res = await n.call("POST", "/v1/datasets", {
+      token: w.admin,
+      body: { id: "ds-bad", title: "x", holder: "h", source: source(), format: "csv" },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.detail).toMatch(/outside the dataset roots/);
+    expect((await n.call("GET", "/v1/datasets/ds-bad", { token: w.admin })).status).toBe(404);
   });
 
   it("lets only admins register datasets (403) and audits the refusal", async () => {

@@ -155,17 +155,20 @@ describe("edge behaviour", () => {
     await new Promise<void>((r) => jwks.listen(0, "127.0.0.1", r));
     const jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`;
     try {
-      const n = node({ externalIssuer: { issuer: "https://idp.example/realm", jwksUrl } });
-      const sign = (iss: string) =>
+      const n = node({ externalIssuer: { issuer: "https://idp.example/realm", jwksUrl, audience: "spe-client" } });
+      const sign = (iss: string, aud = "spe-client") =>
         new SignJWT({ "cognito:groups": ["auditor", "nonsense"] })
           .setProtectedHeader({ alg: "RS256", kid: "k1" })
           .setSubject("external-otto")
           .setIssuer(iss)
+          .setAudience(aud)
           .setExpirationTime("5m")
           .sign(privateKey);
       const ok = await n.call("GET", "/v1/audit/verify", { token: await sign("https://idp.example/realm") });
       expect(ok.status).toBe(200);
       expect((await n.call("GET", "/v1/permits", { token: await sign("https://evil.example") })).status).toBe(401);
+      const otherClient = await sign("https://idp.example/realm", "another-app");
+      expect((await n.call("GET", "/v1/permits", { token: otherClient })).status).toBe(401);
       // Roles outside the four are ignored: an auditor cannot launch.
       expect(
         (await n.call("POST", "/v1/datasets", { token: await sign("https://idp.example/realm"), body: {} })).status,

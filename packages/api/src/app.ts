@@ -32,6 +32,7 @@ export function createApp(deps: ApiDeps): App {
 
   app.use("*", requestLog(deps.log));
   app.use("*", secureHeaders());
+  app.use("/v1/*", authenticate({ verify: deps.verifyToken, store: deps.store }));
   const limitBody = bodyLimit({
     maxSize: MAX_JSON_BODY,
     onError: (c) =>
@@ -42,7 +43,6 @@ export function createApp(deps: ApiDeps): App {
   for (const method of ["POST", "PUT", "PATCH"] as const) {
     app.on(method, "/v1/*", limitBody, jsonBodies());
   }
-  app.use("/v1/*", authenticate({ verify: deps.verifyToken, store: deps.store }));
 
   app.get("/health", (c) => c.json({ status: "ok" }));
   datasetRoutes(app, deps);

@@ -18,7 +18,14 @@ export const Subject = z
 
 export const Timestamp = z.iso.datetime({ offset: true }).transform((s) => new Date(s).toISOString());
 
-export const Text = (max: number) => z.string().trim().min(1).max(max);
+/** Free text (titles, reasons): trimmed, bounded, no control or bidi-override characters. */
+export const Text = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .regex(/^[^\u0000-\u001f\u007f\u202a-\u202e\u2066-\u2069]*$/, "no control or bidirectional-override characters");
 
 export const ListParams = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(50),

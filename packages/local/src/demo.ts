@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { type Actor, Dataset, type Deps, Permit, PermitInput } from "@spe/core";
+import { dataPaths } from "./node";
 
 export const DEMO_DATASET_ID = "ds-oncology-demo";
 export const DEMO_PERMIT_ID = "HDAB-PT-DEMO-0001";
@@ -77,7 +78,7 @@ export function demoRegistryCsv(rows = 4000): string {
 /** Writes the demo dataset and registers the demo dataset and permit, unless already there. */
 export async function seedDemo(deps: Deps, dataDir: string): Promise<{ seeded: boolean }> {
   if (await deps.store.get("permit", DEMO_PERMIT_ID)) return { seeded: false };
-  const dir = join(dataDir, "holder", "oncology");
+  const dir = join(dataPaths(dataDir).holder, "oncology");
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const csv = demoRegistryCsv();
   writeFileSync(join(dir, "registry.csv"), csv, { mode: 0o600 });

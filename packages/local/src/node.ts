@@ -18,7 +18,9 @@ import { TimerScheduler } from "./timer-scheduler";
 export interface NodeOptions {
   dataDir: string;
   /** External OIDC issuer accepted besides the local one. */
-  externalIssuer?: { issuer: string; jwksUrl: string; audience?: string };
+  externalIssuer?: { issuer: string; jwksUrl: string; audience: string };
+  /** Directories dataset sources must lie in. @default [`<dataDir>/holder`] */
+  sourceRoots?: string[];
   /** How often the sweeper runs (ms). @default 30000 */
   sweepIntervalMs?: number;
   /** How often the audit head is sealed when it moved (ms). @default 60000 */
@@ -50,6 +52,7 @@ export const dataPaths = (dataDir: string) => ({
   db: join(dataDir, "spe.db"),
   keys: join(dataDir, "keys"),
   workspaces: join(dataDir, "workspaces"),
+  holder: join(dataDir, "holder"),
 });
 
 export function createNode(opts: NodeOptions): SpeNode {
@@ -77,7 +80,7 @@ export function createNode(opts: NodeOptions): SpeNode {
     audit: store,
     clock,
     ids: opts.ids ?? randomIds,
-    sources: fileSources,
+    sources: fileSources(opts.sourceRoots ?? [paths.holder]),
     runtime: new DirectoryRuntime(paths.workspaces),
     scheduler,
     dispatcher,

@@ -2,10 +2,10 @@
  * `npm start`: the single-node SPE. Reads its configuration from the environment (this is the only
  * place that does), seeds the demo on first run, prints how to use it, and shuts down gracefully.
  */
-import { resolve } from "node:path";
+import { isAbsolute, resolve } from "node:path";
 import { DEMO_DATASET_ID, DEMO_PERMIT_ID, DEMO_USERS, seedDemo } from "./demo";
 import { issueToken } from "./local-issuer";
-import { createNode } from "./node";
+import { createNode, dataPaths } from "./node";
 import { serve } from "./serve";
 
 const env = process.env;
@@ -16,14 +16,27 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error(`PORT must be a port number, got ${JSON.stringify(env.PORT)}`);
   process.exit(2);
 }
-if (!!env.SPE_JWT_ISSUER !== !!env.SPE_JWKS_URL) {
-  console.error("set both SPE_JWT_ISSUER and SPE_JWKS_URL to accept an external issuer, or neither");
+const external = [env.SPE_JWT_ISSUER, env.SPE_JWKS_URL, env.SPE_JWT_AUDIENCE].filter(Boolean).length;
+if (external !== 0 && external !== 3) {
+  console.error(
+    "to accept an external OIDC issuer set all of SPE_JWT_ISSUER, SPE_JWKS_URL and SPE_JWT_AUDIENCE (the client id " +
+      "tokens must be issued to: without it any client of that issuer could call the SPE); or none of them",
+  );
+  process.exit(2);
+}
+
+const sourceRoots = env.SPE_SOURCE_ROOTS?.split(":").filter(Boolean);
+if (sourceRoots?.some((r) => !isAbsolute(r))) {
+  console.error(
+    `SPE_SOURCE_ROOTS must be absolute paths separated by ':', got ${JSON.stringify(env.SPE_SOURCE_ROOTS)}`,
+  );
   process.exit(2);
 }
 
 const node = createNode({
   dataDir,
-  ...(env.SPE_JWT_ISSUER && env.SPE_JWKS_URL
+  ...(sourceRoots ? { sourceRoots: [...sourceRoots, dataPaths(dataDir).holder] } : {}),
+  ...(env.SPE_JWT_ISSUER && env.SPE_JWKS_URL && env.SPE_JWT_AUDIENCE
     ? { externalIssuer: { issuer: env.SPE_JWT_ISSUER, jwksUrl: env.SPE_JWKS_URL, audience: env.SPE_JWT_AUDIENCE } }
     : {}),
 });

@@ -30,7 +30,8 @@ export const authenticate = (opts: AuthOptions): MiddlewareHandler =>
           {
             actor: "anonymous",
             action: "auth.denied",
-            target: `${c.req.method} ${c.req.path}`.slice(0, 300),
+            // The path is the caller's: keep it short and printable in the permanent record.
+            target: `${c.req.method} ${c.req.path}`.replace(/[^\x21-\x7e ]/g, "?").slice(0, 200),
             outcome: "denied",
             details: { reason },
           },
