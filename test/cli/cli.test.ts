@@ -3,7 +3,7 @@
  * SPE_TOKEN in the environment and its output captured; one test spawns the real binary.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -421,6 +421,20 @@ describe("spe audit verify --data-dir (offline)", () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^BROKEN at seq 2: /);
     expect(r.stdout).toContain("record 2 was altered");
+  });
+
+  it("checks the seals against a public key kept elsewhere (--public-key)", async () => {
+    const dataDir = await stoppedNode();
+    const copy = join(tmp, "audit-key-copy.pem");
+    writeFileSync(copy, readFileSync(join(dataDir, "keys", "audit-signing.pub.pem")));
+    const ok = await spe(["audit", "verify", "--data-dir", dataDir, "--public-key", copy]);
+    expect(ok.code).toBe(0);
+    // The directory's key was replaced (as by someone who rewrote the trail): the kept copy tells.
+    const other = await stoppedNode();
+    const foreign = join(other, "keys", "audit-signing.pub.pem");
+    const bad = await spe(["audit", "verify", "--data-dir", dataDir, "--public-key", foreign]);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/BROKEN.*invalid signature/);
   });
 
   it("exits 2 when the directory holds no database, and creates none", async () => {

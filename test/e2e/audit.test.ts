@@ -211,6 +211,14 @@ describe("tamper detection", () => {
     expect(await verify()).toMatchObject({ ok: false, reason: expect.stringMatching(/missing or out of order/) });
   });
 
+  it("refuses to start a node whose seals exist but whose signing key was removed", async () => {
+    await n.seal();
+    await n.close();
+    const { rmSync } = await import("node:fs");
+    rmSync(`${n.dataDir}/keys/audit-signing.pem`);
+    expect(() => makeNode({ dataDir: n.dataDir })).toThrow(/restore the key/);
+  });
+
   it("seals only when the head moved, each seal chaining to the previous one", async () => {
     const first = await n.seal();
     expect(await n.seal()).toBeNull();

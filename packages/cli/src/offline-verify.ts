@@ -8,19 +8,23 @@ import { CliError } from "./errors";
 import type { Verification } from "./resources";
 
 /** @throws CliError (exit 2) when the directory holds no database or no audit key. */
-export async function verifyDataDir(dataDir: string): Promise<Verification> {
+export async function verifyDataDir(dataDir: string, publicKeyPem?: string): Promise<Verification> {
   // Loaded on demand: SQLite and the key files are only needed here and by `spe token`.
-  const { dataPaths, LocalSigner, loadOrCreateKey, SqliteStore, systemClock } = await import("@spe/local");
+  const { dataPaths, LocalSigner, loadOrCreateKey, loadPublicKey, SqliteStore, systemClock } = await import(
+    "@spe/local"
+  );
   const paths = dataPaths(dataDir);
   if (!existsSync(paths.db)) {
     throw new CliError(`no SPE database in ${dataDir} (expected ${paths.db}): give the data directory of a node`);
   }
   let signer: InstanceType<typeof LocalSigner>;
   try {
-    signer = new LocalSigner(loadOrCreateKey(paths.keys, "audit-signing", { readonly: true }));
+    signer = new LocalSigner(
+      publicKeyPem ? loadPublicKey(publicKeyPem) : loadOrCreateKey(paths.keys, "audit-signing", { readonly: true }),
+    );
   } catch (err) {
     throw new CliError(
-      `cannot read the audit signing key in ${paths.keys}: ${err instanceof Error ? err.message : err}`,
+      `cannot read the audit signing key ${publicKeyPem ?? `in ${paths.keys}`}: ${err instanceof Error ? err.message : err}`,
     );
   }
   let store: InstanceType<typeof SqliteStore>;

@@ -5,7 +5,7 @@ export { DirectoryRuntime, WORKSPACE_AREAS } from "./directory-runtime";
 export { InProcessDispatcher } from "./dispatcher";
 export { fileSources } from "./file-sources";
 export { issueToken, LOCAL_AUDIENCE, LOCAL_ISSUER, parseTtl } from "./local-issuer";
-export { LocalSigner, loadOrCreateKey, type NodeKey } from "./local-keys";
+export { LocalSigner, loadOrCreateKey, loadPublicKey, type NodeKey } from "./local-keys";
 export { createNode, dataPaths, type NodeOptions, type SpeNode } from "./node";
 export { type RunningServer, serve } from "./serve";
 export { SqliteStore } from "./sqlite-store";

@@ -49,6 +49,12 @@ export function loadOrCreateKey(dir: string, name: string, opts: { readonly?: bo
   return { privateKey, publicKey, keyId: keyIdOf(publicKey) };
 }
 
+/** A public key alone (PEM, SPKI), e.g. a copy of the audit key kept off the node. */
+export function loadPublicKey(pemPath: string): NodeKey {
+  const publicKey = createPublicKey(readFileSync(pemPath));
+  return { privateKey: null, publicKey, keyId: keyIdOf(publicKey) };
+}
+
 /** Signs audit seals with the node key. Verification needs only the public half (offline verify). */
 export class LocalSigner implements Signer {
   readonly keyId: string;

@@ -2,7 +2,7 @@
  * Composition root of a single node: builds every local adapter over one data directory and the hono
  * app over them, and runs the timers and the sweeper. `server.ts` (npm start) and the tests use it.
  */
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type ApiDeps, type App, createApp, jwtVerifier } from "@spe/api";
 import { type Clock, type Deps, type Ids, LIVE_STATUSES, listAll, sealHead, sweep, Workspace } from "@spe/core";
@@ -62,8 +62,15 @@ export function createNode(opts: NodeOptions): SpeNode {
   const log =
     opts.log ?? ((line) => process.stdout.write(`${JSON.stringify({ at: new Date().toISOString(), ...line })}\n`));
   const issuerKey = loadOrCreateKey(paths.keys, "jwt-issuer");
-  const signer = new LocalSigner(loadOrCreateKey(paths.keys, "audit-signing"));
   const store = new SqliteStore(paths.db, clock);
+  if (!existsSync(join(paths.keys, "audit-signing.pem")) && store.db.prepare("SELECT 1 FROM audit_seals").get()) {
+    store.close();
+    // A fresh key would sign a rewritten history as readily as the true one.
+    throw new Error(
+      `the audit trail has signed seals but ${join(paths.keys, "audit-signing.pem")} is missing: restore the key from its backup before starting`,
+    );
+  }
+  const signer = new LocalSigner(loadOrCreateKey(paths.keys, "audit-signing"));
 
   // The scheduler and dispatcher call back into use cases that need the full deps: built in two steps.
   let deps: ApiDeps;
@@ -97,6 +104,7 @@ export function createNode(opts: NodeOptions): SpeNode {
   const app = createApp(deps);
 
   const timers: NodeJS.Timeout[] = [];
+  const running = new Set<Promise<unknown>>();
   const seal = () => sealHead({ audit: store, signer, clock });
   const runSweep = async (o?: { atStartup?: boolean }) => {
     const report = await sweep(deps, o);
@@ -108,11 +116,13 @@ export function createNode(opts: NodeOptions): SpeNode {
     const t = setInterval(() => {
       if (busy) return;
       busy = true;
-      fn()
+      const run = fn()
         .catch((err) => onError(what)(err, null))
         .finally(() => {
           busy = false;
+          running.delete(run);
         });
+      running.add(run);
     }, ms);
     t.unref();
     timers.push(t);
@@ -137,11 +147,16 @@ export function createNode(opts: NodeOptions): SpeNode {
       every(opts.sealIntervalMs ?? 60_000, "seal", seal);
     },
     async close() {
+      if (!store.db.open) return;
       for (const t of timers) clearInterval(t);
       scheduler.close();
-      await dispatcher.idle();
-      await seal();
-      store.close();
+      try {
+        await Promise.allSettled([...running]);
+        await dispatcher.idle();
+        await seal();
+      } finally {
+        store.close();
+      }
     },
   };
 }

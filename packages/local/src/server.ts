@@ -33,13 +33,19 @@ if (sourceRoots?.some((r) => !isAbsolute(r))) {
   process.exit(2);
 }
 
-const node = createNode({
-  dataDir,
-  ...(sourceRoots ? { sourceRoots: [...sourceRoots, dataPaths(dataDir).holder] } : {}),
-  ...(env.SPE_JWT_ISSUER && env.SPE_JWKS_URL && env.SPE_JWT_AUDIENCE
-    ? { externalIssuer: { issuer: env.SPE_JWT_ISSUER, jwksUrl: env.SPE_JWKS_URL, audience: env.SPE_JWT_AUDIENCE } }
-    : {}),
-});
+let node: ReturnType<typeof createNode>;
+try {
+  node = createNode({
+    dataDir,
+    ...(sourceRoots ? { sourceRoots: [...sourceRoots, dataPaths(dataDir).holder] } : {}),
+    ...(env.SPE_JWT_ISSUER && env.SPE_JWKS_URL && env.SPE_JWT_AUDIENCE
+      ? { externalIssuer: { issuer: env.SPE_JWT_ISSUER, jwksUrl: env.SPE_JWKS_URL, audience: env.SPE_JWT_AUDIENCE } }
+      : {}),
+  });
+} catch (err) {
+  console.error(`cannot start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+}
 const demo = env.SPE_DEMO !== "0";
 if (demo) await seedDemo(node.deps, dataDir);
 await node.startBackground();
@@ -57,6 +63,8 @@ const banner: string[] = [
   "",
   `SPE controller listening on ${server.url}  (data: ${dataDir})`,
   `  health:  ${server.url}/health    API description: ${server.url}/openapi.json`,
+  `  audit signing key ${node.signer.keyId}: keep a copy of ${dataPaths(dataDir).keys}/audit-signing.pub.pem off this`,
+  "  machine to verify independently: npx spe audit verify --data-dir DIR --public-key COPY.pem",
 ];
 if (demo) {
   const token = (sub: string, roles: Parameters<typeof issueToken>[2]) =>

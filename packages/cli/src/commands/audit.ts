@@ -1,6 +1,7 @@
 /** `spe audit list|verify`: search the audit trail, and verify its hash chain online or offline. */
 import { resolve } from "node:path";
 import type { Command } from "commander";
+import { CliError } from "../errors";
 import { pairs, table, time, truncate } from "../format";
 import { fetchList, type ListOptions, printList, withListOptions } from "../listing";
 import { verifyDataDir } from "../offline-verify";
@@ -58,17 +59,24 @@ export function registerAudit(program: Command, ctx: CliContext): void {
     .command("verify")
     .description("verify the hash chain and its signed seals; exits 1 when the chain is broken")
     .option("--data-dir <dir>", "check a node's data directory offline, without the server")
+    .option(
+      "--public-key <pem>",
+      "with --data-dir: the audit signing public key kept off the node (else <dir>/keys/audit-signing.pub.pem)",
+    )
     .addHelpText(
       "after",
       `
 Without --data-dir the server verifies its own trail (GET /v1/audit/verify, needs a token).
 With --data-dir the database and the audit key are opened read-only and checked here; no server,
-no token. Exit codes: 0 intact, 1 broken (or the server failed), 2 no database in the directory.`,
+no token. Exit codes: 0 intact, 1 broken (or the server failed), 2 no database in the directory.
+Someone who can rewrite the data directory can also replace its key: pass --public-key with a copy
+of keys/audit-signing.pub.pem kept elsewhere (the server prints its fingerprint at start).`,
     )
     .action(
-      action(ctx, async (s, opts: { dataDir?: string }) => {
+      action(ctx, async (s, opts: { dataDir?: string; publicKey?: string }) => {
+        if (opts.publicKey && !opts.dataDir) throw new CliError("--public-key goes with --data-dir");
         const result = opts.dataDir
-          ? await verifyDataDir(resolve(opts.dataDir))
+          ? await verifyDataDir(resolve(opts.dataDir), opts.publicKey ? resolve(opts.publicKey) : undefined)
           : await s.api().get<Verification>("/v1/audit/verify");
         s.out.result(result, describeVerification);
         if (!result.ok) s.exitWith(1);
