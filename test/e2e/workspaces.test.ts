@@ -207,6 +207,25 @@ describe("terminate", () => {
     expect((await n.call("DELETE", `/v1/workspaces/${ws.id}`, { token: w.alice })).status).toBe(409);
   });
 
+  it("terminating while provisioning leaves nothing behind", async () => {
+    await n.call("POST", "/v1/permits", {
+      token: w.admin,
+      body: permitBody(n, { id: "P-race", limits: { maxConcurrentWorkspaces: 50 } }),
+    });
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const res = await launch(w.alice, { hours: 1 }, "P-race");
+      ids.push(res.body.id);
+      // No waiting for provisioning: the DELETE races the runtime's start.
+      expect((await n.call("DELETE", `/v1/workspaces/${res.body.id}`, { token: w.alice })).status).toBe(202);
+    }
+    await n.dispatcher.idle();
+    for (const id of ids) {
+      expect((await n.call("GET", `/v1/workspaces/${id}`, { token: w.alice })).body.status).toBe("terminated");
+      expect(existsSync(wsDir(id))).toBe(false);
+    }
+  });
+
   it("records reason admin when an admin terminates", async () => {
     const ws = await launchReady(n, w.alice, w.permitId);
     const res = await n.call("DELETE", `/v1/workspaces/${ws.id}`, { token: w.admin });
