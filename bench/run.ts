@@ -1,30 +1,33 @@
 /**
- * `npm run bench [-- audit|api]`: runs the audit figures, then the API figures. One JSON object per figure
+ * `npm run bench [-- audit|api|staging]`: runs the audit figures, the API figures, then the staging figures
+ * (SPE_BENCH_STAGING_MB shrinks the staging inputs from their default 1024 MB). One JSON object per figure
  * on stdout; progress and a short summary on stderr. Targets are printed beside each figure, as information
  * (no pass/fail exit code): the machine is shared and noisy, so each figure comes with a baseline measured
  * in the same run and the ratio between them.
  */
 import { runApi } from "./api";
 import { runAudit } from "./audit";
+import { runStaging } from "./staging";
 import { emitted, type Figure, progress } from "./util";
 
-const SUITES = { audit: runAudit, api: runApi } as const;
+const SUITES = { audit: runAudit, api: runApi, staging: runStaging } as const;
 type Suite = keyof typeof SUITES;
 
 const args = process.argv.slice(2);
 const unknown = args.filter((a) => !(a in SUITES));
 if (unknown.length > 0) {
-  process.stderr.write(`usage: npm run bench [-- audit|api ...] (unknown: ${unknown.join(", ")})\n`);
+  process.stderr.write(`usage: npm run bench [-- audit|api|staging ...] (unknown: ${unknown.join(", ")})\n`);
   process.exit(2);
 }
 const selected: Suite[] =
-  args.length > 0 ? (Object.keys(SUITES) as Suite[]).filter((s) => args.includes(s)) : ["audit", "api"];
+  args.length > 0 ? (Object.keys(SUITES) as Suite[]).filter((s) => args.includes(s)) : ["audit", "api", "staging"];
 
 function summaryLine(f: Figure): string {
   const met = f.met === true ? "met" : "NOT met";
   if (f.bench === "api") {
     return `api ${f.route}: p50 ${f.p50_ms} ms (bare ${f.bare_p50_ms}, x${f.overhead_p50}), p99 ${f.p99_ms} ms, ${f.rps} req/s (bare ${f.bare_rps}) -- ${f.target}: ${met}`;
   }
+  if (f.bench === "staging") return stagingLine(f, met);
   if (f.figure === "verify") {
     return `audit verify: ${f.verify_records_per_s} records/s over ${f.records} (raw SHA-256 ${f.raw_sha256_records_per_s}/s, x${f.ratio}) -- ${f.target}: ${met}`;
   }
@@ -35,6 +38,20 @@ function summaryLine(f: Figure): string {
     return `audit append cost: ${f.commit_us} us/commit, ${f.commit_nosync_us} us without fsync (fsync share ${f.fsync_share}), fsync ${f.fsync_us} us, head query ${f.head_query_us} us, chain record ${f.chain_record_us} us`;
   }
   return `audit ${f.figure}: ${f.durable_changes_per_s} durable changes/s (fsync ${f.fsync_per_s}/s, x${f.ratio_vs_fsync}) -- ${f.target}: ${met}`;
+}
+
+function stagingLine(f: Figure, met: string): string {
+  switch (f.figure) {
+    case "encrypt":
+      return `staging encrypt: ${f.encrypt_mb_per_s} MB/s over ${f.mb} MB (raw AES-256-GCM ${f.raw_aes_gcm_mb_per_s} MB/s, x${f.ratio}) -- ${f.target}: ${met}`;
+    case "pseudonymise_distinct":
+    case "pseudonymise_repeated":
+      return `staging pseudonymise + encrypt (${f.identifiers}): ${f.mb_per_s} MB/s, ${f.rows_per_s} rows/s over ${f.mb} MB -- ${f.target}: ${met}`;
+    case "pseudonymise_cost_breakdown":
+      return `staging cost: with identifier set ${f.with_identifier_set_mb_per_s} MB/s, scan alone ${f.scan_only_mb_per_s} MB/s, HMAC ${f.pseudonym_hmac_us} us (cache hit ${f.pseudonym_cache_hit_us} us, node createHmac ${f.node_create_hmac_us} us), identifier set add ${f.identifier_set_add_us} us (repeated ${f.identifier_set_add_repeated_us} us)`;
+    default:
+      return `staging peak RSS: ${f.small_max_rss_mb} MB at ${f.small_mb} MB, ${f.full_max_rss_mb} MB at ${f.full_mb} MB (baseline ${f.baseline_rss_mb} MB) -- ${f.target}: ${met}`;
+  }
 }
 
 const t0 = performance.now();

@@ -41,6 +41,25 @@ if (!existsSync(join(root, "node_modules/tsx")) || !nativeSqliteWorks()) {
   }
 }
 
+// Workspaces run in bubblewrap sandboxes: install it when we can, else say exactly what to run.
+const which = (cmd) => spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
+if ((process.env.SPE_RUNTIME ?? "bubblewrap") === "bubblewrap" && !which("bwrap")) {
+  if (process.getuid?.() === 0 && which("apt-get")) {
+    console.error("First run: installing bubblewrap, which isolates workspace jobs (apt-get install -y bubblewrap)...");
+    spawnSync("sh", ["-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap"], {
+      stdio: "inherit",
+    });
+  }
+  if (!which("bwrap")) {
+    console.error(
+      "\nbubblewrap (bwrap) is needed to isolate workspace jobs. Install it and run `npm start` again:\n" +
+        "  sudo apt-get install -y bubblewrap\n" +
+        "(for development without isolation only: SPE_RUNTIME=unsafe-process npm start)",
+    );
+    process.exit(1);
+  }
+}
+
 // Run the server in this process, so SIGINT/SIGTERM reach its graceful shutdown directly.
 const { register } = await import("tsx/esm/api");
 register();

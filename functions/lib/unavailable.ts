@@ -5,7 +5,7 @@
  * every /v1 route says plainly why it cannot answer yet.
  */
 import type { ApiDeps } from "@spe/api";
-import { DomainError } from "@spe/core";
+import { DEFAULT_POLICY, DomainError } from "@spe/core";
 
 /** The error every pending port throws. */
 export function adapterPending(): DomainError {
@@ -34,9 +34,24 @@ export function unavailableDeps(live: Pick<ApiDeps, "verifyToken" | "clock" | "l
     // The id generator lives in @spe/local, which would bring better-sqlite3 into the bundle; every use case that
     // asks for an id writes to the (pending) store next anyway.
     ids: { next: fails },
-    sources: { check: rejects },
-    runtime: { start: rejects, stop: rejects, exists: rejects },
+    sources: { check: rejects, files: rejects, read: fails },
+    runtime: {
+      isolation: "fargate",
+      assertAvailable: fails,
+      start: rejects,
+      stop: rejects,
+      stopJobs: rejects,
+      exists: rejects,
+      startJob: rejects,
+      jobRunning: fails,
+      writeHome: rejects,
+      listFiles: rejects,
+      readOutput: fails,
+    },
     scheduler: { scheduleExpiry: rejects, cancel: rejects },
     dispatcher: { dispatch: fails },
+    keys: { createPermitKey: rejects, permitKeys: rejects, destroyPermitKey: rejects },
+    objects: { put: rejects, get: fails, list: rejects, deletePrefix: rejects },
+    policy: DEFAULT_POLICY,
   };
 }

@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { defaultRunDir } from "@spe/local";
 import { afterEach, describe, expect, it } from "vitest";
 import { HOUR, launchReady, seedWorld } from "../helpers/fixtures";
 import { makeNode, TestClock, type TestNode } from "../helpers/node";
@@ -9,7 +10,10 @@ const nodes: TestNode[] = [];
 const dirs: string[] = [];
 afterEach(async () => {
   for (const n of nodes.splice(0)) await n.dispose().catch(() => {});
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  for (const d of dirs.splice(0)) {
+    rmSync(defaultRunDir(d), { recursive: true, force: true });
+    rmSync(d, { recursive: true, force: true });
+  }
 });
 const track = (n: TestNode) => {
   nodes.push(n);
@@ -36,7 +40,7 @@ describe("expiry", () => {
     const done = (await get()).body;
     expect(done.terminationReason).toBe("expired");
     expect(Date.parse(done.terminatedAt)).toBeGreaterThanOrEqual(Date.parse(ws.expiresAt));
-    expect(existsSync(join(n.dataDir, "workspaces", ws.id))).toBe(false);
+    expect(existsSync(join(n.runDir, ws.id))).toBe(false);
     const log = await n.call("GET", `/v1/audit?workspaceId=${ws.id}&action=workspace.terminated`, { token: w.auditor });
     expect(log.body.items[0].actor).toBe("system:expiry");
   });
@@ -69,7 +73,7 @@ describe("expiry", () => {
     await second.startBackground();
     const get = (id: string) => second.call("GET", `/v1/workspaces/${id}`, { token: w.admin });
     expect((await get(short.id)).body).toMatchObject({ status: "terminated", terminationReason: "expired" });
-    expect(existsSync(join(dataDir, "workspaces", short.id))).toBe(false);
+    expect(existsSync(join(second.runDir, short.id))).toBe(false);
     expect((await get(long.id)).body.status).toBe("ready");
     expect(second.scheduler.size).toBe(1);
     const log = await second.call("GET", `/v1/audit?workspaceId=${short.id}&action=workspace.terminated`, {
@@ -101,6 +105,6 @@ describe("expiry", () => {
       status: "terminated",
       terminationReason: "user",
     });
-    expect(existsSync(join(n.dataDir, "workspaces", ws.id))).toBe(false);
+    expect(existsSync(join(n.runDir, ws.id))).toBe(false);
   });
 });

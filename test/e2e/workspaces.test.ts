@@ -14,11 +14,11 @@ afterEach(() => n.dispose());
 
 const launch = (token: string, body: unknown = { hours: 2 }, permitId = w.permitId, headers = {}) =>
   n.call("POST", `/v1/permits/${permitId}/workspaces`, { token, body, headers });
-const wsDir = (id: string) => join(n.dataDir, "workspaces", id);
+const wsDir = (id: string) => join(n.runDir, id);
 const auditCount = async () => (await n.call("GET", "/v1/audit/verify", { token: w.auditor })).body.count as number;
 
 describe("launch", () => {
-  it("launches a workspace that becomes ready with its areas (0700) and a manifest", async () => {
+  it("launches a workspace that becomes ready with private areas, read-only data and a manifest", async () => {
     const res = await launch(w.alice, { hours: 1.5 });
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({
@@ -30,11 +30,17 @@ describe("launch", () => {
     expect(Date.parse(res.body.expiresAt) - n.clock.t).toBe(1.5 * HOUR);
     await n.dispatcher.idle();
     const ws = await n.call("GET", `/v1/workspaces/${res.body.id}`, { token: w.alice });
-    expect(ws.body).toMatchObject({ status: "ready", manifest: [] });
+    expect(ws.body).toMatchObject({
+      status: "ready",
+      isolation: "bubblewrap",
+      manifest: [{ dataset: w.datasetId, path: `${w.datasetId}/registry.csv` }],
+    });
     const { statSync } = await import("node:fs");
-    for (const area of ["data", "home", "outputs"]) {
+    expect(statSync(wsDir(res.body.id)).mode & 0o777).toBe(0o700);
+    for (const area of ["home", "outputs"]) {
       expect(statSync(join(wsDir(res.body.id), area)).mode & 0o777).toBe(0o700);
     }
+    expect(statSync(join(wsDir(res.body.id), "data")).mode & 0o777).toBe(0o555); // read-only, even for its owner
   });
 
   it("defaults to 4 hours and caps expiresAt at the permit's validUntil", async () => {
@@ -276,6 +282,7 @@ describe("permit cascade", () => {
       "workspace.stopping",
       "workspace.terminated",
       "workspace.terminated",
+      "permit.key_destroyed", // revoke is final: the permit's data is crypto-shredded
     ]);
     // The permit change and the moves to stopping were one commit: they share a timestamp.
     expect(new Set(records.slice(0, 3).map((r: { at: string }) => r.at)).size).toBe(1);

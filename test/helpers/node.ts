@@ -72,7 +72,10 @@ export function makeNode(opts: Partial<NodeOptions> & { dataDir?: string; clock?
     },
     async dispose() {
       await node.close();
-      if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+      if (!opts.dataDir) {
+        rmSync(dataDir, { recursive: true, force: true });
+        rmSync(node.runDir, { recursive: true, force: true });
+      }
     },
   };
 }

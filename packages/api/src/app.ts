@@ -13,6 +13,8 @@ import { requestLog } from "./middleware/request-log";
 import { fieldErrors, problem, problemResponse, toProblem } from "./problem";
 import { auditRoutes } from "./routes/audit";
 import { datasetRoutes } from "./routes/datasets";
+import { fileRoutes, UPLOAD_PATH } from "./routes/files";
+import { jobRoutes } from "./routes/jobs";
 import { permitRoutes } from "./routes/permits";
 import { workspaceRoutes } from "./routes/workspaces";
 
@@ -35,19 +37,29 @@ export function createApp(deps: ApiDeps): App {
   app.use("/v1/*", authenticate({ verify: deps.verifyToken, store: deps.store }));
   const limitBody = bodyLimit({
     maxSize: MAX_JSON_BODY,
-    onError: (c) =>
-      problemResponse(c, problem(413, "request.too_large", `request bodies are limited to ${MAX_JSON_BODY} bytes`)),
+    onError: (c) => {
+      c.header("connection", "close"); // the unread rest of the body makes the connection unusable
+      return problemResponse(
+        c,
+        problem(413, "request.too_large", `request bodies are limited to ${MAX_JSON_BODY} bytes`),
+      );
+    },
   });
   // Only on methods that carry a body: looking at the body makes @hono/node-server build a full Request,
   // which costs a GET more than everything else it does.
+  const onlyJson = jsonBodies();
   for (const method of ["POST", "PUT", "PATCH"] as const) {
-    app.on(method, "/v1/*", limitBody, jsonBodies());
+    // Uploads carry raw bytes under their own limit (routes/files.ts).
+    app.on(method, "/v1/*", (c, next) => (UPLOAD_PATH.test(c.req.path) ? next() : limitBody(c, next)));
+    app.on(method, "/v1/*", (c, next) => (UPLOAD_PATH.test(c.req.path) ? next() : onlyJson(c, next)));
   }
 
   app.get("/health", (c) => c.json({ status: "ok" }));
   datasetRoutes(app, deps);
   permitRoutes(app, deps);
   workspaceRoutes(app, deps);
+  fileRoutes(app, deps);
+  jobRoutes(app, deps);
   auditRoutes(app, deps);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {

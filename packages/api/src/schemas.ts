@@ -4,6 +4,7 @@
 import { z } from "@hono/zod-openapi";
 import {
   DATASET_FORMATS,
+  JOB_STATUSES,
   OUTCOMES,
   PERMIT_STATUSES,
   PURPOSES,
@@ -65,6 +66,7 @@ export const PermitSchema = z
     createdAt: z.string(),
     createdBy: z.string(),
     updatedAt: z.string(),
+    keyDestroyedAt: z.string().nullable().optional(),
   })
   .openapi("Permit");
 
@@ -82,8 +84,32 @@ export const WorkspaceSchema = z
       .array(z.object({ dataset: z.string(), path: z.string(), bytes: z.number(), sha256: z.string() }))
       .optional(),
     failureReason: z.string().optional(),
+    isolation: z.enum(["bubblewrap", "none", "fargate"]).optional(),
   })
   .openapi("Workspace");
+
+export const FileSchema = z
+  .object({ path: z.string(), bytes: z.number().int(), sha256: z.string() })
+  .openapi("WorkspaceFile");
+
+export const JobSchema = z
+  .object({
+    id: z.string(),
+    workspaceId: z.string(),
+    permitId: z.string(),
+    owner: z.string(),
+    command: z.array(z.string()),
+    timeoutSeconds: z.number().int(),
+    status: z.enum(JOB_STATUSES),
+    exitCode: z.number().int().nullable(),
+    reason: z.string().nullable(),
+    stdout: z.string(),
+    stderr: z.string(),
+    createdAt: z.string(),
+    startedAt: z.string().nullable(),
+    finishedAt: z.string().nullable(),
+  })
+  .openapi("Job");
 
 export const AuditRecordSchema = z
   .object({

@@ -23,6 +23,17 @@ export function route(strings: TemplateStringsArray, ...values: string[]): strin
   );
 }
 
+/**
+ * Encodes a relative path that may hold `/` for the end of a URL: each segment on its own, the `/` kept.
+ * A path with `.` or `..` segments is sent as one encoded segment instead (`..%2Fx`): URL parsers would
+ * otherwise resolve them away, and the server, which refuses such paths, would never see them.
+ */
+export function pathSegments(path: string): string {
+  const segments = path.split("/");
+  if (segments.some((s) => s === "." || s === "..")) return encodeURIComponent(path);
+  return segments.map(encodeURIComponent).join("/");
+}
+
 /** @throws CliError (exit 2) when `url` is not an http(s) URL. */
 export function parseBaseUrl(url: string): URL {
   let parsed: URL;
@@ -56,10 +67,18 @@ export class ApiClient {
     return this.request<T>("DELETE", path, {});
   }
 
+  /**
+   * PUT of raw bytes (an upload), answered with JSON. The connection is not kept: a server refusing the
+   * body early (413) closes it without reading the rest, and a pooled reuse would then fail.
+   */
+  put<T>(path: string, bytes: Uint8Array, contentType = "application/octet-stream"): Promise<T> {
+    return this.request<T>("PUT", path, { raw: bytes, headers: { "content-type": contentType, connection: "close" } });
+  }
+
   private async request<T>(
     method: string,
     path: string,
-    o: { query?: Query; body?: unknown; headers?: Record<string, string> },
+    o: { query?: Query; body?: unknown; raw?: Uint8Array; headers?: Record<string, string> },
   ): Promise<T> {
     const url = new URL(this.base + path);
     for (const [k, v] of Object.entries(o.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
@@ -75,7 +94,7 @@ export class ApiClient {
       const res = await fetch(url, {
         method,
         headers,
-        body: o.body === undefined ? undefined : JSON.stringify(o.body),
+        body: o.raw ?? (o.body === undefined ? undefined : JSON.stringify(o.body)),
         signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000),
       });
       status = res.status;

@@ -2,6 +2,8 @@
 import { Command } from "commander";
 import { registerAudit } from "./commands/audit";
 import { registerDatasets } from "./commands/datasets";
+import { registerFiles } from "./commands/files";
+import { registerJobs } from "./commands/jobs";
 import { registerPermits } from "./commands/permits";
 import { registerToken } from "./commands/token";
 import { registerWorkspaces } from "./commands/workspaces";
@@ -13,7 +15,9 @@ const VERSION = "0.1.0";
 /** Builds a fresh program writing to `ctx.io`; commander never exits the process (errors are thrown). */
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command("spe")
-    .description("Command line for the SPE controller: permits, datasets, workspaces and the audit trail")
+    .description(
+      "Command line for the SPE controller: permits, datasets, workspaces, their files and jobs, and the audit trail",
+    )
     .version(VERSION, "-V, --version", "print the version")
     .option("--json", "print the raw JSON of the API (for scripts)")
     .option("--token <jwt>", "bearer token (default: $SPE_TOKEN)")
@@ -35,6 +39,9 @@ Environment:
 Examples:
   export SPE_TOKEN=$(npx spe token --user alice --roles researcher)
   npx spe workspaces launch HDAB-PT-2026-0042 --hours 2
+  npx spe files upload ws-123 analysis.py
+  npx spe jobs run ws-123 -- python3 home/analysis.py
+  npx spe files list ws-123
   npx spe --json permits list --all
   npx spe audit verify --data-dir .spe`,
     );
@@ -43,6 +50,8 @@ Examples:
   registerDatasets(program, ctx);
   registerPermits(program, ctx);
   registerWorkspaces(program, ctx);
+  registerFiles(program, ctx);
+  registerJobs(program, ctx);
   registerAudit(program, ctx);
   return program;
 }

@@ -72,3 +72,16 @@ export class AuditUnavailableError extends DomainError {
     if (options?.cause !== undefined) this.cause = options.cause;
   }
 }
+
+export class TooLargeError extends DomainError {
+  constructor(code: string, message: string) {
+    super("too_large", code, message);
+  }
+}
+
+/** This deployment cannot do it now (a missing sandbox tool, a key service down); the message says how to fix it. */
+export class UnavailableError extends DomainError {
+  constructor(code: string, message: string) {
+    super("unavailable", code, message);
+  }
+}

@@ -5,14 +5,16 @@
 import type { AuditEvent, AuditQuery, AuditRecord, StoredAuditRecord } from "./audit/record";
 import type { Seal } from "./audit/seal";
 import type { Dataset } from "./dataset/schema";
+import type { Job } from "./job/schema";
 import type { PermitRecord } from "./permit/schema";
 import type { Page } from "./schema-common";
-import type { ManifestEntry, Workspace } from "./workspace/schema";
+import type { Workspace } from "./workspace/schema";
 
 export interface EntityMap {
   dataset: Dataset;
   permit: PermitRecord;
   workspace: Workspace;
+  job: Job;
 }
 export type EntityKind = keyof EntityMap;
 
@@ -51,6 +53,8 @@ export interface ListFilter {
   status?: readonly string[];
   /** Permits naming this researcher. */
   researcher?: string;
+  /** Jobs of this workspace. */
+  workspaceId?: string;
 }
 
 export interface Store {
@@ -97,10 +101,45 @@ export interface Ids {
   next(prefix: string): string;
 }
 
-/** Checks that a dataset source exists and can be read by this deployment. */
+/** Dataset sources of this deployment (`file://` on one node, `s3://` on AWS). */
 export interface DatasetSources {
   /** @returns null when readable, else a reason for the caller. */
   check(source: string): Promise<string | null>;
+  /** Every file of the source, with paths relative to it (`/`-separated), sorted. */
+  files(source: string): Promise<{ path: string; bytes: number }[]>;
+  /** Streams one file of the source. */
+  read(source: string, path: string): AsyncIterable<Uint8Array>;
+}
+
+/** The keys of one permit, for one operation: never stored or logged in the clear. */
+export interface PermitKeys {
+  /** Encrypts everything of the permit at rest: staged data, outputs, job logs, egress snapshots. */
+  dataKey: Uint8Array;
+  /** Keys the HMAC that pseudonymises identifiers. */
+  pseudonymKey: Uint8Array;
+}
+
+/**
+ * Per-permit keys (one node: wrapped under a master key; AWS: KMS). Destroying them is crypto-shredding.
+ */
+export interface KeyService {
+  /** Creates the permit's keys. Idempotent. */
+  createPermitKey(permitId: string): Promise<void>;
+  /** @throws DomainError `permit.key_destroyed` (409) once destroyed, `permit.key_missing` if never created. */
+  permitKeys(permitId: string): Promise<PermitKeys>;
+  /** Deletes the keys for good. @returns false if there was nothing left to destroy. */
+  destroyPermitKey(permitId: string): Promise<boolean>;
+}
+
+/** Opaque objects (files on one node, S3 on AWS). Keys are `/`-separated paths. */
+export interface ObjectStore {
+  /** Writes `body` under `key`, atomically: after a failure nothing is left under `key`. */
+  put(key: string, body: AsyncIterable<Uint8Array>): Promise<{ bytes: number }>;
+  /** @throws NotFoundError when there is no such object. */
+  get(key: string): AsyncIterable<Uint8Array>;
+  list(prefix: string): Promise<{ key: string; bytes: number }[]>;
+  /** Deletes every object under the prefix. @returns how many. */
+  deletePrefix(prefix: string): Promise<number>;
 }
 
 export interface WorkspaceSpec {
@@ -109,20 +148,72 @@ export interface WorkspaceSpec {
   owner: string;
   expiresAt: string;
   limits: { cpus: number; memoryMiB: number };
-  datasets: { id: string; source: string; format: string; identifierColumns: string[] }[];
+}
+
+/** A staged file, decrypted on demand by core for the runtime's read-only `data/` view. */
+export interface StagedFile {
+  /** Path under `data/`, e.g. `ds-oncology/patients.csv`. */
+  path: string;
+  open(): AsyncIterable<Uint8Array>;
+}
+
+export interface OutputFile {
+  path: string;
+  bytes: number;
+  sha256: string;
+}
+
+export type JobOutcome = "succeeded" | "failed" | "timed_out" | "cancelled";
+
+export interface JobSpec {
+  workspaceId: string;
+  jobId: string;
+  command: string[];
+  timeoutSeconds: number;
+  memoryMiB: number;
+}
+
+export interface JobResult {
+  outcome: JobOutcome;
+  exitCode: number | null;
+  /** Why, when it is not the exit code (e.g. `outputs quota exceeded`); no data values. */
+  reason?: string;
+  stdout: string;
+  stderr: string;
+  startedAt: string;
+  finishedAt: string;
 }
 
 /**
- * Where workspaces run: directories (this release), bubblewrap sandboxes, ECS tasks.
- * Jobs (`runJob`, `jobStatus`), outputs and staging hang off this port in the isolation issue.
+ * Where workspaces run: bubblewrap sandboxes on one node, ECS tasks on AWS.
+ * Jobs report their end through the callback the composition root gives the runtime.
  */
 export interface WorkspaceRuntime {
-  /** Creates the workspace's areas and stages its data. Idempotent. @returns the staged files. */
-  start(spec: WorkspaceSpec): Promise<ManifestEntry[]>;
-  /** Stops everything running and removes the workspace's plaintext areas. Idempotent. */
+  /** `bubblewrap`, or `none` for the unsandboxed development runtime. */
+  readonly isolation: "bubblewrap" | "none" | "fargate";
+  /** @throws DomainError `runtime.unavailable` (503) when workspaces cannot be run here, saying how to fix it. */
+  assertAvailable(): void;
+  /** Creates the workspace's areas and its read-only `data/` view from the staged files. Idempotent. */
+  start(spec: WorkspaceSpec, data: StagedFile[]): Promise<void>;
+  /** Kills every job of the workspace and waits until they are gone. Idempotent. */
+  stopJobs(workspaceId: string): Promise<void>;
+  /** Kills its jobs and wipes its plaintext areas. Idempotent. */
   stop(workspaceId: string): Promise<void>;
   /** Whether the runtime holds anything of the workspace (for sweeps and tests). */
   exists(workspaceId: string): Promise<boolean>;
+  /** Starts a job; its end is reported to the runtime's `onJobFinished`. */
+  startJob(spec: JobSpec): Promise<void>;
+  /** Whether the job's process is still running. */
+  jobRunning(workspaceId: string, jobId: string): boolean;
+  /**
+   * Writes a file under `home/`, atomically, never following a symlink out of `home/`.
+   * @throws ValidationError `file.path_escape` when the path leads outside.
+   */
+  writeHome(workspaceId: string, path: string, bytes: Uint8Array): Promise<void>;
+  /** Regular files under `dir` (symlinks are skipped, never followed), with sizes and hashes. */
+  listFiles(workspaceId: string, dir: "outputs" | "home"): Promise<OutputFile[]>;
+  /** Streams one regular file under `outputs/` (no symlinks followed). */
+  readOutput(workspaceId: string, path: string): AsyncIterable<Uint8Array>;
 }
 
 export interface Scheduler {
@@ -136,6 +227,22 @@ export interface Dispatcher {
   dispatch(task: { type: "workspace.provision"; workspaceId: string }): void;
 }
 
+/** Tunables the composition root sets (from the environment or its options). */
+export interface Policy {
+  /** Days after a permit's expiry before its key is destroyed. @default 30 (EHDS: delete within 6 months) */
+  keyGraceDays: number;
+  /** Combined size of a workspace's `outputs/`. @default 1 GiB */
+  outputsQuotaBytes: number;
+  /** Largest upload into `home/`. @default 1 MiB */
+  maxUploadBytes: number;
+}
+
+export const DEFAULT_POLICY: Policy = {
+  keyGraceDays: 30,
+  outputsQuotaBytes: 1024 ** 3,
+  maxUploadBytes: 1024 ** 2,
+};
+
 export interface Deps {
   store: Store;
   audit: AuditLog;
@@ -145,4 +252,7 @@ export interface Deps {
   runtime: WorkspaceRuntime;
   scheduler: Scheduler;
   dispatcher: Dispatcher;
+  keys: KeyService;
+  objects: ObjectStore;
+  policy: Policy;
 }

@@ -4,8 +4,10 @@
  * removes what ended workspaces left in the runtime.
  * A workspace therefore never outlives its `expiresAt` by more than the sweep interval, even across restarts.
  */
+
+import { endOpenJobs } from "./job/lifecycle";
 import { listAll } from "./paging";
-import { Permit } from "./permit";
+import { keyDue, Permit } from "./permit";
 import type { Deps } from "./ports";
 import { LIVE_STATUSES, Workspace } from "./workspace";
 
@@ -14,13 +16,24 @@ const SWEEPER = "system:sweeper";
 export interface SweepReport {
   workspacesTerminated: number;
   permitsExpired: number;
+  /** Permits whose data was crypto-shredded (revoked, or expired beyond the grace period). */
+  keysDestroyed: number;
+  /** Ready workspaces whose runtime view was rebuilt (after a reboot). */
+  viewsRestored: number;
   provisioningResumed: number;
   /** What could not be done this time (retried at the next sweep); one failure never stops the others. */
   failures: { target: string; error: unknown }[];
 }
 
 export async function sweep(deps: Deps, opts: { atStartup?: boolean } = {}): Promise<SweepReport> {
-  const report: SweepReport = { workspacesTerminated: 0, permitsExpired: 0, provisioningResumed: 0, failures: [] };
+  const report: SweepReport = {
+    workspacesTerminated: 0,
+    permitsExpired: 0,
+    keysDestroyed: 0,
+    viewsRestored: 0,
+    provisioningResumed: 0,
+    failures: [],
+  };
   const attempt = async (target: string, fn: () => Promise<void>) => {
     try {
       await fn();
@@ -39,6 +52,21 @@ export async function sweep(deps: Deps, opts: { atStartup?: boolean } = {}): Pro
     }
   }
 
+  if (opts.atStartup) {
+    // Permits created before this node had per-permit keys get theirs (createPermitKey is idempotent).
+    for (const p of permits) {
+      if (!p.item.keyDestroyedAt) await attempt(`permit/${p.item.id}`, () => deps.keys.createPermitKey(p.item.id));
+    }
+  }
+  for (const p of permits) {
+    if (keyDue(p.item, deps.policy, deps.clock.now())) {
+      await attempt(`permit/${p.item.id}`, async () => {
+        const why = p.item.adminState === "revoked" ? "revoked" : "expired";
+        if (await Permit.destroyKey(deps, SWEEPER, p.item.id, why)) report.keysDestroyed++;
+      });
+    }
+  }
+
   const live = await listAll((page) => deps.store.list("workspace", { status: LIVE_STATUSES }, page));
   for (const { item: ws } of live) {
     if (ws.status === "stopping" || ws.expiresAt <= now) {
@@ -48,6 +76,12 @@ export async function sweep(deps: Deps, opts: { atStartup?: boolean } = {}): Pro
     } else if (ws.status === "provisioning" && opts.atStartup) {
       deps.dispatcher.dispatch({ type: "workspace.provision", workspaceId: ws.id });
       report.provisioningResumed++;
+    } else if (ws.status === "ready" && opts.atStartup) {
+      await attempt(`workspace/${ws.id}`, async () => {
+        // Jobs that were running when the controller stopped died with it (--die-with-parent).
+        await endOpenJobs(deps, SWEEPER, ws.id, "failed", "the controller restarted while the job was running");
+        if (await Workspace.restoreView(deps, ws.id)) report.viewsRestored++;
+      });
     }
   }
   if (opts.atStartup) {

@@ -4,10 +4,20 @@
  * audit trail records it like any admin action.
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { type Actor, Dataset, type Deps, Permit, PermitInput } from "@spe/core";
+import {
+  type Actor,
+  Dataset,
+  type Deps,
+  Files,
+  LIVE_STATUSES,
+  Permit,
+  PermitInput,
+  Workspace,
+  type Workspace as WorkspaceT,
+} from "@spe/core";
 import { dataPaths } from "./node";
 
 export const DEMO_DATASET_ID = "ds-oncology-demo";
@@ -113,3 +123,28 @@ export async function seedDemo(deps: Deps, dataDir: string): Promise<{ seeded: b
 }
 
 export const demoChecksum = () => createHash("sha256").update(demoRegistryCsv()).digest("hex");
+
+/** The example analysis shipped with the demo (examples/crosstab.py), uploaded as `home/crosstab.py`. */
+export const DEMO_SCRIPT = "crosstab.py";
+const exampleScript = () => readFileSync(new URL("../../../examples/crosstab.py", import.meta.url));
+
+/**
+ * Gives the demo researcher a ready workspace on the demo permit with the example analysis in its home,
+ * reusing a live one from an earlier start. `settle` waits for provisioning (the dispatcher's idle()).
+ */
+export async function demoWorkspace(deps: Deps, settle: () => Promise<void>): Promise<WorkspaceT | null> {
+  const alice: Actor = { sub: DEMO_USERS.researcher, roles: ["researcher"] };
+  const live = await Workspace.list(deps, alice, { limit: 50, permitId: DEMO_PERMIT_ID });
+  let ws = live.items.find((w) => LIVE_STATUSES.includes(w.status));
+  if (!ws) {
+    ws = (await Workspace.launch(deps, alice, DEMO_PERMIT_ID, { hours: 8 })).workspace;
+  }
+  await settle();
+  const ready = await Workspace.get(deps, alice, ws.id);
+  if (ready.status !== "ready") return ready;
+  const home = await Files.list(deps, alice, ready.id, "home");
+  if (!home.some((f) => f.path === `home/${DEMO_SCRIPT}`)) {
+    await Files.upload(deps, alice, ready.id, DEMO_SCRIPT, exampleScript());
+  }
+  return ready;
+}

@@ -1,12 +1,14 @@
 /** @spe/local: the single-node adapters and composition root. */
 
 export { DEMO_DATASET_ID, DEMO_PERMIT_ID, DEMO_USERS, demoRegistryCsv, seedDemo } from "./demo";
-export { DirectoryRuntime, WORKSPACE_AREAS } from "./directory-runtime";
 export { InProcessDispatcher } from "./dispatcher";
+export { FileObjectStore } from "./file-object-store";
 export { fileSources } from "./file-sources";
 export { issueToken, LOCAL_AUDIENCE, LOCAL_ISSUER, parseTtl } from "./local-issuer";
+export { FileMasterKey, type KeyWrapper, LocalKeyService } from "./local-key-service";
 export { LocalSigner, loadOrCreateKey, loadPublicKey, type NodeKey } from "./local-keys";
-export { createNode, dataPaths, type NodeOptions, type SpeNode } from "./node";
+export { createNode, dataPaths, defaultRunDir, type NodeOptions, type SpeNode } from "./node";
+export { SandboxRuntime } from "./sandbox-runtime";
 export { type RunningServer, serve } from "./serve";
 export { SqliteStore } from "./sqlite-store";
 export { randomIds, systemClock } from "./system";

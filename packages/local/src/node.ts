@@ -2,15 +2,30 @@
  * Composition root of a single node: builds every local adapter over one data directory and the hono
  * app over them, and runs the timers and the sweeper. `server.ts` (npm start) and the tests use it.
  */
-import { existsSync, mkdirSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { accessSync, constants, existsSync, mkdirSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { type ApiDeps, type App, createApp, jwtVerifier } from "@spe/api";
-import { type Clock, type Deps, type Ids, LIVE_STATUSES, listAll, sealHead, sweep, Workspace } from "@spe/core";
-import { DirectoryRuntime } from "./directory-runtime";
+import {
+  type Clock,
+  DEFAULT_POLICY,
+  type Deps,
+  type Ids,
+  Job,
+  LIVE_STATUSES,
+  listAll,
+  type Policy,
+  sealHead,
+  sweep,
+  Workspace,
+} from "@spe/core";
 import { InProcessDispatcher } from "./dispatcher";
+import { FileObjectStore } from "./file-object-store";
 import { fileSources } from "./file-sources";
 import { LOCAL_AUDIENCE, LOCAL_ISSUER } from "./local-issuer";
+import { FileMasterKey, LocalKeyService } from "./local-key-service";
 import { LocalSigner, loadOrCreateKey, type NodeKey } from "./local-keys";
+import { SandboxRuntime } from "./sandbox-runtime";
 import { SqliteStore } from "./sqlite-store";
 import { randomIds, systemClock } from "./system";
 import { TimerScheduler } from "./timer-scheduler";
@@ -21,6 +36,17 @@ export interface NodeOptions {
   externalIssuer?: { issuer: string; jwksUrl: string; audience: string };
   /** Directories dataset sources must lie in. @default [`<dataDir>/holder`] */
   sourceRoots?: string[];
+  /**
+   * Where workspaces' plaintext areas live. @default a directory in /dev/shm (memory-backed, so staged
+   * data is never written to disk in the clear), or `<dataDir>/run` where /dev/shm is missing
+   */
+  runDir?: string;
+  /** `bubblewrap` isolates every job; `unsafe-process` runs jobs unsandboxed (development only). @default bubblewrap */
+  runtime?: "bubblewrap" | "unsafe-process";
+  /** Where bubblewrap is (null: pretend it is missing, for tests). @default looked up on PATH */
+  bwrapPath?: string | null;
+  /** Overrides of the default policy (key grace days, outputs quota, upload limit). */
+  policy?: Partial<Policy>;
   /** How often the sweeper runs (ms). @default 30000 */
   sweepIntervalMs?: number;
   /** How often the audit head is sealed when it moved (ms). @default 60000 */
@@ -38,6 +64,9 @@ export interface SpeNode {
   issuerKey: NodeKey;
   dispatcher: InProcessDispatcher;
   scheduler: TimerScheduler;
+  runtime: SandboxRuntime;
+  /** Where the workspaces' plaintext areas live. */
+  runDir: string;
   /** Runs the sweeper once now. */
   sweep(opts?: { atStartup?: boolean }): ReturnType<typeof sweep>;
   /** Seals the audit head now (if it moved). */
@@ -51,9 +80,20 @@ export interface SpeNode {
 export const dataPaths = (dataDir: string) => ({
   db: join(dataDir, "spe.db"),
   keys: join(dataDir, "keys"),
-  workspaces: join(dataDir, "workspaces"),
+  objects: join(dataDir, "objects"),
   holder: join(dataDir, "holder"),
 });
+
+/** A memory-backed directory for the node's workspaces: one per data directory. */
+export function defaultRunDir(dataDir: string): string {
+  try {
+    accessSync("/dev/shm", constants.W_OK | constants.X_OK);
+    const id = createHash("sha256").update(realpathSync(dataDir)).digest("hex").slice(0, 12);
+    return join("/dev/shm", `spe-${id}`);
+  } catch {
+    return join(dataDir, "run");
+  }
+}
 
 export function createNode(opts: NodeOptions): SpeNode {
   const paths = dataPaths(opts.dataDir);
@@ -71,6 +111,15 @@ export function createNode(opts: NodeOptions): SpeNode {
     );
   }
   const signer = new LocalSigner(loadOrCreateKey(paths.keys, "audit-signing"));
+  let keys: LocalKeyService;
+  try {
+    const master = new FileMasterKey(paths.keys, { create: !LocalKeyService.hasKeys(store.db) });
+    keys = new LocalKeyService(store.db, master, () => clock.now());
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+  const policy: Policy = { ...DEFAULT_POLICY, ...opts.policy };
 
   // The scheduler and dispatcher call back into use cases that need the full deps: built in two steps.
   let deps: ApiDeps;
@@ -82,15 +131,27 @@ export function createNode(opts: NodeOptions): SpeNode {
     () => clock.now().getTime(),
   );
   const dispatcher = new InProcessDispatcher((task) => Workspace.provision(deps, task.workspaceId), onError("task"));
+  const runDir = opts.runDir ?? defaultRunDir(opts.dataDir);
+  const runtime = new SandboxRuntime({
+    runDir,
+    isolation: opts.runtime === "unsafe-process" ? "none" : "bubblewrap",
+    outputsQuotaBytes: policy.outputsQuotaBytes,
+    ...(opts.bwrapPath === undefined ? {} : { bwrapPath: opts.bwrapPath }),
+    onJobFinished: (workspaceId, jobId, result) =>
+      void Job.finish(deps, workspaceId, jobId, result).catch((err) => onError("job")(err, { workspaceId, jobId })),
+  });
   const core: Deps = {
     store,
     audit: store,
     clock,
     ids: opts.ids ?? randomIds,
     sources: fileSources(opts.sourceRoots ?? [paths.holder]),
-    runtime: new DirectoryRuntime(paths.workspaces),
+    runtime,
     scheduler,
     dispatcher,
+    keys,
+    objects: new FileObjectStore(paths.objects),
+    policy,
   };
   deps = {
     ...core,
@@ -136,6 +197,8 @@ export function createNode(opts: NodeOptions): SpeNode {
     issuerKey,
     dispatcher,
     scheduler,
+    runtime,
+    runDir,
     sweep: runSweep,
     seal,
     async startBackground() {
@@ -153,6 +216,7 @@ export function createNode(opts: NodeOptions): SpeNode {
       try {
         await Promise.allSettled([...running]);
         await dispatcher.idle();
+        await runtime.shutdown();
         await seal();
       } finally {
         store.close();

@@ -3,7 +3,7 @@
  * place that does), seeds the demo on first run, prints how to use it, and shuts down gracefully.
  */
 import { isAbsolute, resolve } from "node:path";
-import { DEMO_DATASET_ID, DEMO_PERMIT_ID, DEMO_USERS, seedDemo } from "./demo";
+import { DEMO_DATASET_ID, DEMO_PERMIT_ID, DEMO_SCRIPT, DEMO_USERS, demoWorkspace, seedDemo } from "./demo";
 import { issueToken } from "./local-issuer";
 import { createNode, dataPaths } from "./node";
 import { serve } from "./serve";
@@ -33,10 +33,36 @@ if (sourceRoots?.some((r) => !isAbsolute(r))) {
   process.exit(2);
 }
 
+const runtime = env.SPE_RUNTIME ?? "bubblewrap";
+if (runtime !== "bubblewrap" && runtime !== "unsafe-process") {
+  console.error(`SPE_RUNTIME must be bubblewrap (default) or unsafe-process, got ${JSON.stringify(runtime)}`);
+  process.exit(2);
+}
+if (env.SPE_RUN_DIR && !isAbsolute(env.SPE_RUN_DIR)) {
+  console.error(`SPE_RUN_DIR must be an absolute path, got ${JSON.stringify(env.SPE_RUN_DIR)}`);
+  process.exit(2);
+}
+const graceDays = env.SPE_KEY_GRACE_DAYS === undefined ? undefined : Number(env.SPE_KEY_GRACE_DAYS);
+if (graceDays !== undefined && !(Number.isFinite(graceDays) && graceDays >= 0 && graceDays <= 180)) {
+  console.error(
+    `SPE_KEY_GRACE_DAYS must be a number of days from 0 to 180 (EHDS: delete within 6 months), got ${JSON.stringify(env.SPE_KEY_GRACE_DAYS)}`,
+  );
+  process.exit(2);
+}
+if (runtime === "unsafe-process") {
+  console.error(
+    "WARNING: SPE_RUNTIME=unsafe-process runs workspace jobs WITHOUT a sandbox: they can reach the network, the " +
+      "controller's data directory and keys, and other workspaces. For development only; never with real data.",
+  );
+}
+
 let node: ReturnType<typeof createNode>;
 try {
   node = createNode({
     dataDir,
+    runtime,
+    ...(env.SPE_RUN_DIR ? { runDir: env.SPE_RUN_DIR } : {}),
+    ...(graceDays === undefined ? {} : { policy: { keyGraceDays: graceDays } }),
     ...(sourceRoots ? { sourceRoots: [...sourceRoots, dataPaths(dataDir).holder] } : {}),
     ...(env.SPE_JWT_ISSUER && env.SPE_JWKS_URL && env.SPE_JWT_AUDIENCE
       ? { externalIssuer: { issuer: env.SPE_JWT_ISSUER, jwksUrl: env.SPE_JWKS_URL, audience: env.SPE_JWT_AUDIENCE } }
@@ -49,6 +75,14 @@ try {
 const demo = env.SPE_DEMO !== "0";
 if (demo) await seedDemo(node.deps, dataDir);
 await node.startBackground();
+let demoWs: Awaited<ReturnType<typeof demoWorkspace>> = null;
+if (demo) {
+  try {
+    demoWs = await demoWorkspace(node.deps, () => node.dispatcher.idle());
+  } catch (err) {
+    console.error(`the demo workspace could not be prepared: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
 const server = await serve(node, port, host).catch(async (err: NodeJS.ErrnoException) => {
   await node.close();
   console.error(
@@ -79,10 +113,25 @@ if (demo) {
     `  auditor    (${DEMO_USERS.auditor}):   export AUDITOR_TOKEN=${await token(DEMO_USERS.auditor, ["auditor"])}`,
     "",
     "Try, in another terminal (after the researcher export above):",
-    `  npx spe workspaces launch ${DEMO_PERMIT_ID} --hours 2`,
-    "  npx spe workspaces list",
-    `  npx spe audit verify --data-dir ${JSON.stringify(dataDir)}`,
   );
+  if (demoWs?.status === "ready") {
+    banner.push(
+      `  npx spe workspaces show ${demoWs.id}            # ${DEMO_USERS.researcher}'s workspace: staged, pseudonymised data`,
+      `  npx spe jobs run ${demoWs.id} -- python3 home/${DEMO_SCRIPT}   # the example analysis, in the sandbox`,
+      `  npx spe files list ${demoWs.id}                 # what it wrote to outputs/`,
+      `  npx spe files upload ${demoWs.id} my_analysis.py   # your own code, then: spe jobs run ... -- python3 home/my_analysis.py`,
+    );
+  } else {
+    banner.push(
+      `  npx spe workspaces launch ${DEMO_PERMIT_ID} --hours 2`,
+      ...(demoWs
+        ? [
+            `  (the demo workspace ${demoWs.id} is ${demoWs.status}${demoWs.failureReason ? `: ${demoWs.failureReason}` : ""})`,
+          ]
+        : []),
+    );
+  }
+  banner.push("  npx spe workspaces list", `  npx spe audit verify --data-dir ${JSON.stringify(dataDir)}`);
 }
 banner.push("", "Ctrl-C stops the server (in-flight requests finish, the audit head is sealed).", "");
 process.stderr.write(`${banner.join("\n")}\n`);

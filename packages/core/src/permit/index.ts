@@ -17,6 +17,7 @@ import {
   retryOnConflict,
 } from "../usecase";
 import { completeStop, stoppingChange } from "../workspace/lifecycle";
+import { permitPrefix } from "../workspace/objects";
 import { LIVE_STATUSES, type TerminationReason, type Workspace } from "../workspace/schema";
 import type { AdminState, PermitInput, PermitRecord, Permit as PermitT } from "./schema";
 import { PERMIT_ADMIN_TRANSITIONS, permitStatus, permitView } from "./status";
@@ -24,7 +25,7 @@ import { PERMIT_ADMIN_TRANSITIONS, permitStatus, permitView } from "./status";
 export * from "./schema";
 export * from "./status";
 
-type D = Pick<Deps, "store" | "clock" | "runtime" | "scheduler">;
+type D = Pick<Deps, "store" | "clock" | "runtime" | "scheduler" | "keys" | "objects" | "policy">;
 
 const target = (id: string) => `permit/${id}`;
 
@@ -60,6 +61,8 @@ async function create(
       expiryProcessedAt: null,
     };
     const { id, replayed } = await commitCreation(deps, actor, idem, async () => {
+      // Created first: an orphan key (if the commit fails) holds nothing; a permit without one could not stage.
+      await deps.keys.createPermitKey(record.id);
       await deps.store.commit({
         writes: [{ kind: "permit", item: record, expectedVersion: null }],
         audit: [
@@ -210,8 +213,53 @@ const suspend = (deps: D, actor: Actor, id: string, reason: string) =>
   adminChange(deps, actor, id, "suspended", "suspended", reason);
 const reinstate = (deps: D, actor: Actor, id: string, reason?: string) =>
   adminChange(deps, actor, id, "normal", "reinstated", reason);
-const revoke = (deps: D, actor: Actor, id: string, reason: string) =>
-  adminChange(deps, actor, id, "revoked", "revoked", reason);
+async function revoke(deps: D, actor: Actor, id: string, reason: string) {
+  const permit = await adminChange(deps, actor, id, "revoked", "revoked", reason);
+  await destroyKey(deps, actor.sub, id, "revoked");
+  return permit;
+}
+
+/** Whether the permit's data is due for crypto-shredding: revoked, or expired for longer than the grace. */
+export function keyDue(p: PermitRecord, policy: Pick<D["policy"], "keyGraceDays">, now: Date): boolean {
+  if (p.keyDestroyedAt) return false;
+  if (p.adminState === "revoked") return true;
+  return Date.parse(p.validUntil) + policy.keyGraceDays * 86_400_000 <= now.getTime();
+}
+
+/**
+ * Crypto-shredding: destroys the permit's keys, so everything encrypted under them (staged data, outputs,
+ * job logs, egress snapshots) is unrecoverable, then deletes those objects and records it.
+ * Idempotent. @returns whether anything was done.
+ */
+async function destroyKey(deps: D, actorSub: string, id: string, why: "revoked" | "expired"): Promise<boolean> {
+  const found = await deps.store.get("permit", id);
+  if (!found || found.item.keyDestroyedAt) return false;
+  // Live workspaces must be gone first: their plaintext views would outlive the key.
+  const live = await liveWorkspaces(deps, id);
+  for (const w of live) await completeStop(deps, actorSub, w.item.id);
+  const destroyed = await deps.keys.destroyPermitKey(id);
+  const objects = await deps.objects.deletePrefix(permitPrefix(id));
+  return retryOnConflict(async () => {
+    const v = await deps.store.get("permit", id);
+    if (!v || v.item.keyDestroyedAt) return false;
+    const now = deps.clock.now().toISOString();
+    await deps.store.commit({
+      writes: [
+        { kind: "permit", item: { ...v.item, keyDestroyedAt: now, updatedAt: now }, expectedVersion: v.version },
+      ],
+      audit: [
+        {
+          actor: actorSub,
+          action: "permit.key_destroyed",
+          target: target(id),
+          outcome: "allowed",
+          details: { permitId: id, reason: why, keyExisted: destroyed, objectsDeleted: objects },
+        },
+      ],
+    });
+    return true;
+  });
+}
 
 /**
  * Records the end of a permit's validity once and terminates its workspaces (`permit_expired`).
@@ -236,5 +284,5 @@ async function processExpiry(deps: D, actorSub: string, id: string): Promise<boo
   return changed;
 }
 
-export const Permit = { create, list, get, suspend, reinstate, revoke, processExpiry };
+export const Permit = { create, list, get, suspend, reinstate, revoke, processExpiry, destroyKey };
 export type Permit = PermitT;

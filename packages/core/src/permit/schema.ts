@@ -78,6 +78,8 @@ export interface PermitRecord extends PermitInput {
   updatedAt: string;
   /** When the controller processed the end of validity (cascade done); null until then. */
   expiryProcessedAt: string | null;
+  /** When the permit's keys were destroyed (crypto-shredding of all its data); absent until then. */
+  keyDestroyedAt?: string | null;
 }
 
 export const ReasonInput = z.strictObject({ reason: Text(1000) });

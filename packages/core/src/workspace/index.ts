@@ -4,7 +4,7 @@ import { ConflictError, DomainError, ForbiddenError, NotFoundError, ValidationEr
 import { listAll } from "../paging";
 import { namesResearcher, visiblePermit } from "../permit";
 import { permitStatus } from "../permit/status";
-import type { Deps, Versioned } from "../ports";
+import type { Deps } from "../ports";
 import type { Page } from "../schema-common";
 import {
   audited,
@@ -13,15 +13,23 @@ import {
   idempotencyRecord,
   idempotentReplay,
   mustGet,
-  recordRefusal,
   requireRoleAudited,
   retryOnConflict,
 } from "../usecase";
+import { visibleWorkspace } from "./access";
 import { beginStop, completeStop, transition, wsEvent } from "./lifecycle";
+import { objectKeys } from "./objects";
 import { type ExtendInput, type LaunchInput, LIVE_STATUSES, type Workspace as WorkspaceT } from "./schema";
+import { type Staged, stageDatasets, stagedFiles } from "./staging";
 
+export * from "./access";
+export * from "./files";
 export * from "./lifecycle";
+export * from "./objects";
+export * from "./outputs";
+export * from "./paths";
 export * from "./schema";
+export * from "./staging";
 
 const HOUR_MS = 3_600_000;
 
@@ -41,6 +49,7 @@ async function launch(
   const ctx = { actor, action: "workspace.launched", target: `permit/${permitId}`, details: { permitId } };
   return audited(deps.store, ctx, async () => {
     requireRole(actor, "launch a workspace", "researcher");
+    deps.runtime.assertAvailable();
     const previous = await idempotentReplay(deps, actor, idem);
     if (previous) return { workspace: await mustGet(deps.store, "workspace", previous), replayed: true };
 
@@ -77,6 +86,7 @@ async function launch(
         expiresAt: expiresAt.toISOString(),
         terminatedAt: null,
         terminationReason: null,
+        isolation: deps.runtime.isolation,
       };
       // Rewriting the permit (same content, next version) makes concurrent launches conflict, so the
       // workspace count above cannot be exceeded by a race.
@@ -105,43 +115,48 @@ async function launch(
 
 const PROVISIONER = "system:provisioner";
 
-/** Prepares the workspace in its runtime and marks it ready, or failed with a reason. */
+/**
+ * Stages the permit's datasets (pseudonymised, encrypted), opens the workspace's read-only view of them in
+ * the runtime and marks it ready, or failed with a reason and nothing left behind.
+ */
 async function provision(deps: Deps, workspaceId: string): Promise<WorkspaceT | null> {
   const v = await deps.store.get("workspace", workspaceId);
   if (!v || v.item.status !== "provisioning") return v?.item ?? null;
-  const permit = await deps.store.get("permit", v.item.permitId);
-  if (!permit) throw new NotFoundError("permit", v.item.permitId);
+  const ws = v.item;
+  const permit = await deps.store.get("permit", ws.permitId);
+  if (!permit) throw new NotFoundError("permit", ws.permitId);
   const datasets = [];
   for (const id of permit.item.datasets) {
     const ds = await deps.store.get("dataset", id);
-    if (ds) datasets.push(ds.item);
+    if (!ds) throw new NotFoundError("dataset", id);
+    datasets.push(ds.item);
   }
-  let manifest: WorkspaceT["manifest"];
+  const staging = objectKeys(ws.permitId, workspaceId).staging;
+  let staged: Staged | null = null;
   let failure: string | null = null;
   let unexpected: unknown = null;
   try {
-    manifest = await deps.runtime.start({
-      workspaceId,
-      permitId: v.item.permitId,
-      owner: v.item.owner,
-      expiresAt: v.item.expiresAt,
-      limits: { cpus: permit.item.limits.cpus, memoryMiB: permit.item.limits.memoryMiB },
-      datasets: datasets.map((d) => ({
-        id: d.id,
-        source: d.source,
-        format: d.format,
-        identifierColumns: d.identifierColumns,
-      })),
-    });
+    staged = await stageDatasets(deps, ws, datasets);
+    await deps.runtime.start(
+      {
+        workspaceId,
+        permitId: ws.permitId,
+        owner: ws.owner,
+        expiresAt: ws.expiresAt,
+        limits: { cpus: permit.item.limits.cpus, memoryMiB: permit.item.limits.memoryMiB },
+      },
+      staged.files,
+    );
   } catch (err) {
     // Our own errors carry safe messages; anything else may hold paths or values: it goes to the server
     // log (rethrown below), and the researcher and the audit trail get a generic reason.
     if (err instanceof DomainError) failure = err.message;
     else {
-      failure = "the runtime could not prepare the workspace (details are in the server log)";
+      failure = "the workspace could not be prepared (details are in the server log)";
       unexpected = err;
     }
     await deps.runtime.stop(workspaceId).catch(() => {}); // retried in `finally`
+    await deps.objects.deletePrefix(staging).catch(() => {});
   }
   let result: WorkspaceT | null;
   try {
@@ -151,10 +166,15 @@ async function provision(deps: Deps, workspaceId: string): Promise<WorkspaceT | 
       const now = deps.clock.now().toISOString();
       const item = failure
         ? transition(cur.item, "failed", { failureReason: failure, terminationReason: "error", terminatedAt: now })
-        : transition(cur.item, "ready", { manifest });
+        : transition(cur.item, "ready", { manifest: staged?.manifest ?? [] });
       const event = failure
         ? wsEvent(PROVISIONER, "workspace.failed", item, { reason: failure }, "failed")
-        : wsEvent(PROVISIONER, "workspace.ready", item, { files: manifest?.length ?? 0 });
+        : wsEvent(PROVISIONER, "workspace.ready", item, {
+            files: staged?.manifest.length ?? 0,
+            bytes: staged?.manifest.reduce((n, f) => n + f.bytes, 0) ?? 0,
+            identifiers: staged?.identifiers ?? 0,
+            isolation: deps.runtime.isolation,
+          });
       await deps.store.commit({ writes: [{ kind: "workspace", item, expectedVersion: cur.version }], audit: [event] });
       return item;
     });
@@ -164,30 +184,33 @@ async function provision(deps: Deps, workspaceId: string): Promise<WorkspaceT | 
     if (end && end.item.status !== "ready" && end.item.status !== "provisioning") {
       await deps.runtime.stop(workspaceId);
       await deps.scheduler.cancel(workspaceId);
+      if (end.item.status === "failed") await deps.objects.deletePrefix(staging);
     }
   }
   if (unexpected) throw unexpected;
   return result;
 }
 
-const canSee = (actor: Actor, ws: WorkspaceT) =>
-  hasRole(actor, "admin") || (hasRole(actor, "researcher") && ws.owner === actor.sub);
-
-/** Loads a workspace the actor may see; another's workspace is a 404 (audited as denied). */
-async function visibleWorkspace(
-  deps: Pick<Deps, "store">,
-  actor: Actor,
-  id: string,
-  action: string,
-): Promise<Versioned<WorkspaceT>> {
-  const found = await deps.store.get("workspace", id);
-  if (!found) throw new NotFoundError("workspace", id);
-  if (!canSee(actor, found.item)) {
-    const err = new NotFoundError("workspace", id);
-    await recordRefusal(deps.store, { actor, action, target: `workspace/${id}`, details: { workspaceId: id } }, err);
-    throw err;
-  }
-  return found;
+/**
+ * Rebuilds the runtime view of a ready workspace the runtime lost (its plaintext lives in memory-backed
+ * storage, gone after a reboot). `home/` and live `outputs/` are lost with it; the staged data is not.
+ */
+async function restoreView(deps: Deps, workspaceId: string): Promise<boolean> {
+  const v = await deps.store.get("workspace", workspaceId);
+  if (!v || v.item.status !== "ready" || (await deps.runtime.exists(workspaceId))) return false;
+  const permit = await deps.store.get("permit", v.item.permitId);
+  if (!permit) throw new NotFoundError("permit", v.item.permitId);
+  await deps.runtime.start(
+    {
+      workspaceId,
+      permitId: v.item.permitId,
+      owner: v.item.owner,
+      expiresAt: v.item.expiresAt,
+      limits: { cpus: permit.item.limits.cpus, memoryMiB: permit.item.limits.memoryMiB },
+    },
+    await stagedFiles(deps, v.item),
+  );
+  return true;
 }
 
 async function list(
@@ -304,6 +327,6 @@ async function expire(deps: Deps, id: string, actorSub = EXPIRY): Promise<boolea
   return true;
 }
 
-export const Workspace = { launch, provision, list, get, extend, terminate, expire };
+export const Workspace = { launch, provision, restoreView, list, get, extend, terminate, expire };
 /** The type shares the name of the use cases: `Workspace.launch(...)` returns a `Workspace`. */
 export type Workspace = WorkspaceT;

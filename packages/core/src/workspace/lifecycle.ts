@@ -4,10 +4,12 @@
  * runtime has stopped.
  */
 import type { AuditEvent } from "../audit/record";
-import { ConcurrentUpdateError } from "../errors";
+import { ConcurrentUpdateError, DomainError } from "../errors";
+import { endOpenJobs } from "../job/lifecycle";
 import type { Deps, Versioned, Write } from "../ports";
 import { assertTransition, type TransitionTable } from "../state-machine";
 import { retryOnConflict } from "../usecase";
+import { archiveOutputs } from "./outputs";
 import type { TerminationReason, Workspace, WorkspaceStatus } from "./schema";
 
 export const WORKSPACE_TRANSITIONS: TransitionTable<WorkspaceStatus> = {
@@ -55,14 +57,41 @@ export function stoppingChange(
 }
 
 /**
- * Stops the runtime and records `terminated`. Idempotent: a workspace already terminated is left alone.
- * If the runtime fails, the workspace stays `stopping` and the sweeper tries again.
+ * Stops the workspace's jobs, keeps its outputs (encrypted), wipes its plaintext and records `terminated`.
+ * Idempotent: a workspace already terminated is left alone. If the runtime fails, the workspace stays
+ * `stopping` and the sweeper tries again. Failing to keep the outputs does not keep the workspace alive:
+ * it is recorded, and the plaintext is wiped all the same.
  */
 export async function completeStop(
-  deps: Pick<Deps, "store" | "runtime" | "scheduler" | "clock">,
+  deps: Pick<Deps, "store" | "runtime" | "scheduler" | "clock" | "objects" | "keys">,
   actor: string,
   workspaceId: string,
 ): Promise<Workspace | null> {
+  const current = await deps.store.get("workspace", workspaceId);
+  if (!current || current.item.status !== "stopping") return current?.item ?? null;
+  const ws = current.item;
+  await deps.runtime.stopJobs(workspaceId);
+  await endOpenJobs(deps, actor, workspaceId, "cancelled", "the workspace was terminated");
+  try {
+    const kept = await archiveOutputs(deps, ws);
+    if (kept.length > 0) {
+      await deps.store.commit({
+        writes: [],
+        audit: [
+          wsEvent(actor, "workspace.outputs_archived", ws, {
+            files: kept.length,
+            bytes: kept.reduce((n, f) => n + f.bytes, 0),
+          }),
+        ],
+      });
+    }
+  } catch (err) {
+    const reason = err instanceof DomainError ? err.message : "the outputs could not be archived (see the server log)";
+    await deps.store.commit({
+      writes: [],
+      audit: [wsEvent(actor, "workspace.outputs_archived", ws, { reason }, "failed")],
+    });
+  }
   await deps.runtime.stop(workspaceId);
   await deps.scheduler.cancel(workspaceId);
   return retryOnConflict(async () => {

@@ -41,6 +41,8 @@ export interface Workspace {
   terminationReason: TerminationReason | null;
   /** Present once the workspace is ready: the staged files. */
   manifest?: ManifestEntry[];
+  /** How its jobs are isolated: `none` only under the development runtime (SPE_RUNTIME=unsafe-process). */
+  isolation?: "bubblewrap" | "none" | "fargate";
   /** Why provisioning failed (no data values), when status is `failed`. */
   failureReason?: string;
 }
