@@ -118,6 +118,7 @@ describe("spe against a running node", () => {
   afterAll(async () => {
     await server.shutdown();
     rmSync(node.dataDir, { recursive: true, force: true });
+    rmSync(node.runDir, { recursive: true, force: true });
   });
 
   describe("token", () => {

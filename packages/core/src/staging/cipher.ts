@@ -130,19 +130,22 @@ export async function* encryptStream(
     gathered = 0;
   };
 
-  function* seal(final: boolean): Generator<Uint8Array> {
+  // Encrypts the held plaintext as chunk `index` into `ready`. The caller yields `ready` from the generator
+  // body itself: `yield*` over a sync generator would cost several extra promise turns per piece.
+  const ready: Uint8Array[] = [];
+  const seal = (final: boolean) => {
     flushGather();
     const nonce = randomBytes(NONCE_BYTES);
     const cipher = createCipheriv("aes-256-gcm", fileKey, nonce);
     cipher.setAAD(setChunkAad(aad, index, final));
-    yield nonce;
-    for (const part of held) yield cipher.update(part);
+    ready.push(nonce);
+    for (const part of held) ready.push(cipher.update(part));
     cipher.final();
-    yield cipher.getAuthTag();
+    ready.push(cipher.getAuthTag());
     held.length = 0;
     heldBytes = 0;
     index++;
-  }
+  };
 
   for await (const piece of source) {
     let p = 0;
@@ -163,10 +166,15 @@ export async function* encryptStream(
       }
       heldBytes += take;
       p += take;
-      if (heldBytes === chunkBytes) yield* seal(false);
+      if (heldBytes === chunkBytes) {
+        seal(false);
+        for (const out of ready) yield out;
+        ready.length = 0;
+      }
     }
   }
-  yield* seal(true);
+  seal(true);
+  for (const out of ready) yield out;
 }
 
 /**
