@@ -9,8 +9,9 @@ import { runApi } from "./api";
 import { runAudit } from "./audit";
 import { runStaging } from "./staging";
 import { emitted, type Figure, progress } from "./util";
+import { runWorkspace } from "./workspace";
 
-const SUITES = { audit: runAudit, api: runApi, staging: runStaging } as const;
+const SUITES = { audit: runAudit, api: runApi, staging: runStaging, workspace: runWorkspace } as const;
 type Suite = keyof typeof SUITES;
 
 const args = process.argv.slice(2);
@@ -20,10 +21,18 @@ if (unknown.length > 0) {
   process.exit(2);
 }
 const selected: Suite[] =
-  args.length > 0 ? (Object.keys(SUITES) as Suite[]).filter((s) => args.includes(s)) : ["audit", "api", "staging"];
+  args.length > 0
+    ? (Object.keys(SUITES) as Suite[]).filter((s) => args.includes(s))
+    : ["audit", "api", "staging", "workspace"];
 
 function summaryLine(f: Figure): string {
   const met = f.met === true ? "met" : "NOT met";
+  if (f.bench === "workspace" && f.figure === "launch_to_ready") {
+    return `workspace launch-to-ready with ${f.staged_mb} MB staged: ${f.ready_ms} ms (${f.staged_mb_per_s} MB/s; copying the file ${f.copy_ms} ms, x${f.ratio_vs_copy}) -- ${f.target}: ${met}`;
+  }
+  if (f.bench === "workspace") {
+    return `workspace no-op job round trip: p50 ${f.p50_ms} ms, p99 ${f.p99_ms} ms (spawn true ${f.spawn_true_p50_ms} ms, bwrap true ${f.bwrap_true_p50_ms} ms, x${f.ratio_vs_bwrap}) -- ${f.target}: ${met}`;
+  }
   if (f.bench === "api") {
     return `api ${f.route}: p50 ${f.p50_ms} ms (bare ${f.bare_p50_ms}, x${f.overhead_p50}), p99 ${f.p99_ms} ms, ${f.rps} req/s (bare ${f.bare_rps}) -- ${f.target}: ${met}`;
   }

@@ -37,6 +37,10 @@ export interface PseudonymiseCsvOptions {
    * Called for every non-empty identifier value replaced, with the normalised original bytes and its
    * pseudonym (to feed the identifier set). `original` is a view into a reused buffer: copy it to keep it.
    */
+  /**
+   * Called for each non-empty identifier value the first time this pseudonymiser meets it (repeats that
+   * its cache answers are skipped; a value may be reported again after the cache was cleared).
+   */
   onIdentifier?: (original: Uint8Array, pseudonym: string) => void;
 }
 
@@ -307,7 +311,9 @@ export class CsvPseudonymiser {
     this.#reserve(PSEUDONYM_LENGTH);
     const out = this.#out!;
     this.#pos = this.#pseudonymiser.write(value, s, e, out, this.#pos);
-    if (this.#onIdentifier !== undefined) {
+    // A value the pseudonymiser answered from its cache was already reported: onIdentifier sees each
+    // distinct value at least once (again only after the cache was cleared), which is what a set needs.
+    if (this.#onIdentifier !== undefined && !this.#pseudonymiser.lastWasCached) {
       // A plain view: Buffer#subarray (the chunks are usually Buffers) costs several times as much.
       const original = new Uint8Array(value.buffer, value.byteOffset + s, e - s);
       this.#onIdentifier(original, pseudonymString(out, this.#pos - PSEUDONYM_LENGTH));

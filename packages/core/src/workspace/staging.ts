@@ -35,6 +35,7 @@ export async function stageDatasets(
 ): Promise<Staged> {
   const keys = await deps.keys.permitKeys(ws.permitId);
   const at = objectKeys(ws.permitId, ws.id);
+  // One pseudonymiser per identifier set: it reports each value the first time it meets it.
   const pseudonymiser = new Pseudonymiser(keys.pseudonymKey);
   const identifiers = new IdentifierSet(detectionKey(keys));
   const manifest: ManifestEntry[] = [];
