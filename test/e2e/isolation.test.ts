@@ -230,6 +230,55 @@ describe("jobs", () => {
   });
 });
 
+describe("escapes attempted from inside a job", () => {
+  it("cannot reach the controller's port, its keys or data, another workspace, /etc/shadow, or write data/", async () => {
+    const { serve } = await import("@spe/local");
+    const server = await serve(n, 0);
+    try {
+      const mine = await launchReady(n, t.alice, PERMIT);
+      const other = await launchReady(n, t.carol, PERMIT);
+      const probe = [
+        "import json, os, socket, sys",
+        "port, master, db, other = sys.argv[1:5]",
+        "def attempt(fn):",
+        "    try:",
+        "        fn()",
+        "        return 'OPEN'",
+        "    except Exception as e:",
+        "        return type(e).__name__",
+        "print(json.dumps({",
+        "  'controller': attempt(lambda: socket.create_connection(('127.0.0.1', int(port)), timeout=1)),",
+        "  'master_key': attempt(lambda: open(master, 'rb').read()),",
+        "  'database': attempt(lambda: open(db, 'rb').read()),",
+        "  'other_workspace': attempt(lambda: os.listdir(other)),",
+        "  'shadow': attempt(lambda: open('/etc/shadow').read()),",
+        "  'write_data': attempt(lambda: open('data/ds-onc/new.csv', 'w').write('x')),",
+        "  'overwrite_data': attempt(lambda: open('data/ds-onc/registry.csv', 'a').write('x')),",
+        "  'own_home': attempt(lambda: open('home/ok.txt', 'w').write('x')),",
+        "}))",
+      ].join("\n");
+      expect((await upload(mine.id, "probe.py", probe)).status).toBe(201);
+      const job = await runJob(n, t.alice, mine.id, [
+        "python3",
+        "home/probe.py",
+        String(server.port),
+        join(n.dataDir, "keys", "master.key"),
+        join(n.dataDir, "spe.db"),
+        join(n.runDir, other.id),
+      ]);
+      expect(job.status).toBe("succeeded");
+      const seen = JSON.parse(job.stdout);
+      expect(seen.own_home).toBe("OPEN"); // the probe itself works
+      for (const k of ["controller", "master_key", "database", "other_workspace", "shadow", "write_data"]) {
+        expect(seen[k], k).not.toBe("OPEN");
+      }
+      expect(seen.overwrite_data).not.toBe("OPEN");
+    } finally {
+      await server.shutdown().catch(() => {});
+    }
+  });
+});
+
 describe("uploads", () => {
   it.each([
     ["..%2Fescape.py", 400],

@@ -9,6 +9,7 @@ import { endOpenJobs } from "../job/lifecycle";
 import type { Deps, Versioned, Write } from "../ports";
 import { assertTransition, type TransitionTable } from "../state-machine";
 import { retryOnConflict } from "../usecase";
+import { objectKeys } from "./objects";
 import { archiveOutputs } from "./outputs";
 import type { TerminationReason, Workspace, WorkspaceStatus } from "./schema";
 
@@ -93,6 +94,8 @@ export async function completeStop(
     });
   }
   await deps.runtime.stop(workspaceId);
+  // The staged copy is of no use once the workspace is gone (data minimisation); outputs and logs stay.
+  await deps.objects.deletePrefix(objectKeys(ws.permitId, workspaceId).staging);
   await deps.scheduler.cancel(workspaceId);
   return retryOnConflict(async () => {
     const v = await deps.store.get("workspace", workspaceId);
