@@ -206,6 +206,13 @@ describe("jobs", () => {
       ids.map(async (id) => (await n.call("GET", `/v1/workspaces/${w.id}/jobs/${id}`, { token: t.alice })).body.status),
     );
     expect(statuses).toEqual(["running", "running", "queued"]);
+    // The limit is per workspace: another workspace's jobs start at once.
+    const other = await launchReady(n, t.carol, PERMIT);
+    const theirs = await n.call("POST", `/v1/workspaces/${other.id}/jobs`, {
+      token: t.carol,
+      body: { command: ["true"] },
+    });
+    expect(theirs.body.status).toBe("running");
     for (const id of ids) expect((await waitJob(n, t.alice, w.id, id)).status).toBe("succeeded");
   });
 

@@ -55,6 +55,7 @@ export class SqliteStore implements Store, AuditLog {
       this.db.pragma("synchronous = FULL");
       this.db.pragma("busy_timeout = 5000");
       this.db.exec(SCHEMA);
+      migrate(this.db);
       // Only the controller's user may read the state and the audit trail.
       for (const suffix of ["", "-wal", "-shm"]) if (existsSync(path + suffix)) chmodSync(path + suffix, 0o600);
     }
@@ -97,6 +98,7 @@ export class SqliteStore implements Store, AuditLog {
     const args: unknown[] = [kind];
     if (filter.owner !== undefined) where.push("owner = ?") && args.push(filter.owner);
     if (filter.permitId !== undefined) where.push("permit_id = ?") && args.push(filter.permitId);
+    if (filter.workspaceId !== undefined) where.push("workspace_id = ?") && args.push(filter.workspaceId);
     if (filter.status) {
       where.push(`status IN (${filter.status.map(() => "?").join(", ")})`);
       args.push(...filter.status);
@@ -188,8 +190,9 @@ export class SqliteStore implements Store, AuditLog {
   private apply(commit: Commit): AuditRecord[] {
     for (const w of commit.writes) {
       const item = w.item as unknown as Record<string, unknown>;
-      const owner = (item.owner as string | undefined) ?? null;
-      const permitId = w.kind === "workspace" ? (item.permitId as string) : null;
+      // Who a researcher's own things belong to: a workspace's or job's owner, an egress request's requester.
+      const owner = ((item.owner ?? item.requester) as string | undefined) ?? null;
+      const permitId = w.kind === "permit" || w.kind === "dataset" ? null : ((item.permitId as string) ?? null);
       const status = (item.status as string | undefined) ?? null;
       const body = JSON.stringify(w.item);
       const res =
@@ -278,4 +281,16 @@ export class SqliteStore implements Store, AuditLog {
     if (this.pending.length > 0) this.flush();
     if (this.db.open) this.db.close();
   }
+}
+
+/** Schema changes after the first release, applied in place. */
+function migrate(db: Database.Database): void {
+  const columns = db.prepare("PRAGMA table_xinfo(entities)").all() as { name: string }[];
+  if (!columns.some((c) => c.name === "workspace_id")) {
+    // Generated from the body, like the audit search columns: jobs and egress requests list by workspace.
+    db.exec(
+      "ALTER TABLE entities ADD COLUMN workspace_id TEXT GENERATED ALWAYS AS (json_extract(body, '$.workspaceId')) VIRTUAL",
+    );
+  }
+  db.exec("CREATE INDEX IF NOT EXISTS entities_workspace ON entities (kind, workspace_id, status, id)");
 }
