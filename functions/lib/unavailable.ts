@@ -46,6 +46,7 @@ export function unavailableDeps(live: Pick<ApiDeps, "verifyToken" | "clock" | "l
       jobRunning: fails,
       writeHome: rejects,
       listFiles: rejects,
+      statOutput: rejects,
       readOutput: fails,
     },
     scheduler: { scheduleExpiry: rejects, cancel: rejects },

@@ -2,7 +2,7 @@
  * Isolated workspaces end to end on a real node: pseudonymised, encrypted staging; jobs in bubblewrap;
  * uploads that cannot escape home/; termination that wipes plaintext; crypto-shredding of a permit.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -75,8 +75,8 @@ const upload = (id: string, path: string, content: string | Buffer, token = t.al
     headers: { authorization: `Bearer ${token}`, "content-type": "text/plain" },
     body: content,
   });
-const cat = async (id: string, file = "data/ds-onc/registry.csv") =>
-  (await runJob(n, t.alice, id, ["cat", file])).stdout as string;
+/** The workspace's staged view, read on the host (job output redacts identifiers). */
+const cat = async (id: string, file = "data/ds-onc/registry.csv") => readFileSync(join(n.runDir, id, file), "utf8");
 
 describe("staging", () => {
   it("stages pseudonymised data: no original identifier anywhere on disk, and the manifest matches what jobs see", async () => {
@@ -111,7 +111,8 @@ describe("staging", () => {
     const c = await launchReady(n, t.alice, "PT-ISO-2");
     const first = (s: string) => s.split("\n")[1]?.split(",")[0];
     const pa = first(await cat(a.id));
-    expect(first((await runJob(n, t.carol, b.id, ["cat", "data/ds-onc/registry.csv"])).stdout)).toBe(pa);
+    expect(pa).toMatch(/^p[a-z2-7]{16}$/);
+    expect(first(await cat(b.id))).toBe(pa);
     expect(first(await cat(c.id))).not.toBe(pa);
   });
 
@@ -158,6 +159,17 @@ describe("staging", () => {
 });
 
 describe("jobs", () => {
+  it("redacts known identifiers (pseudonyms) from job output, keeping the rest", async () => {
+    const w = await launchReady(n, t.alice, PERMIT);
+    const job = await runJob(n, t.alice, w.id, ["cat", "data/ds-onc/registry.csv"]);
+    const pseudonym = (await cat(w.id)).split("\n")[1]?.split(",")[0] as string;
+    expect(job.stdout).not.toContain(pseudonym);
+    expect(job.stdout).toContain("[identifier]");
+    expect(job.stdout).toContain(RARE);
+    const audit = await n.call("GET", `/v1/audit?workspaceId=${w.id}&action=job.finished`, { token: t.auditor });
+    expect(audit.body.items[0].details.identifiersRedacted).toBe(8); // 4 rows x 2 identifier columns
+  });
+
   it("runs an uploaded analysis that writes outputs, listed with hashes; the audit trail holds hashes, not content", async () => {
     const w = await launchReady(n, t.alice, PERMIT);
     const script = [

@@ -36,11 +36,12 @@ describe("launch", () => {
       manifest: [{ dataset: w.datasetId, path: `${w.datasetId}/registry.csv` }],
     });
     const { statSync } = await import("node:fs");
-    expect(statSync(wsDir(res.body.id)).mode & 0o777).toBe(0o700);
+    // Ours, traversable by the workspace's own user (it runs as root here); areas private to that user.
+    expect(statSync(wsDir(res.body.id)).mode & 0o777).toBe(0o711);
     for (const area of ["home", "outputs"]) {
       expect(statSync(join(wsDir(res.body.id), area)).mode & 0o777).toBe(0o700);
     }
-    expect(statSync(join(wsDir(res.body.id), "data")).mode & 0o777).toBe(0o555); // read-only, even for its owner
+    expect(statSync(join(wsDir(res.body.id), "data")).mode & 0o777).toBe(0o550); // read-only, group only
   });
 
   it("defaults to 4 hours and caps expiresAt at the permit's validUntil", async () => {

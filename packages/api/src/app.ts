@@ -13,6 +13,7 @@ import { requestLog } from "./middleware/request-log";
 import { fieldErrors, problem, problemResponse, toProblem } from "./problem";
 import { auditRoutes } from "./routes/audit";
 import { datasetRoutes } from "./routes/datasets";
+import { egressRoutes } from "./routes/egress";
 import { fileRoutes, UPLOAD_PATH } from "./routes/files";
 import { jobRoutes } from "./routes/jobs";
 import { permitRoutes } from "./routes/permits";
@@ -60,6 +61,7 @@ export function createApp(deps: ApiDeps): App {
   workspaceRoutes(app, deps);
   fileRoutes(app, deps);
   jobRoutes(app, deps);
+  egressRoutes(app, deps);
   auditRoutes(app, deps);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {

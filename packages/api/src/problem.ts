@@ -14,6 +14,7 @@ export const STATUS_BY_KIND: Record<ErrorKind, ContentfulStatusCode> = {
   not_found: 404,
   conflict: 409,
   too_large: 413,
+  gone: 410,
   unavailable: 503,
 };
 

@@ -4,11 +4,14 @@
 import { z } from "@hono/zod-openapi";
 import {
   DATASET_FORMATS,
+  DECISIONS,
+  EGRESS_STATUSES,
   JOB_STATUSES,
   OUTCOMES,
   PERMIT_STATUSES,
   PURPOSES,
   TERMINATION_REASONS,
+  VERDICTS,
   WORKSPACE_STATUSES,
 } from "@spe/core";
 
@@ -87,6 +90,45 @@ export const WorkspaceSchema = z
     isolation: z.enum(["bubblewrap", "none", "fargate"]).optional(),
   })
   .openapi("Workspace");
+
+const FindingSchema = z.object({
+  rule: z.string(),
+  severity: z.enum(["review", "fail"]),
+  location: z.string(),
+  message: z.string(),
+});
+
+export const EgressSchema = z
+  .object({
+    id: z.string(),
+    workspaceId: z.string(),
+    permitId: z.string(),
+    requester: z.string(),
+    status: z.enum(EGRESS_STATUSES),
+    createdAt: z.string(),
+    justification: z.string(),
+    files: z.array(
+      z.object({
+        path: z.string(),
+        bytes: z.number().int(),
+        sha256: z.string(),
+        verdict: z.enum(VERDICTS),
+        findings: z.array(FindingSchema),
+      }),
+    ),
+    verdict: z.enum(VERDICTS),
+    reviews: z.array(
+      z.object({
+        reviewer: z.string(),
+        decision: z.enum(DECISIONS),
+        comment: z.string().nullable(),
+        override: z.boolean(),
+        at: z.string(),
+      }),
+    ),
+    decidedAt: z.string().nullable(),
+  })
+  .openapi("EgressRequest");
 
 export const FileSchema = z
   .object({ path: z.string(), bytes: z.number().int(), sha256: z.string() })

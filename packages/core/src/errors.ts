@@ -11,6 +11,7 @@ export type ErrorKind =
   | "not_found" // 404
   | "conflict" // 409
   | "too_large" // 413
+  | "gone" // 410
   | "unavailable"; // 503
 
 export interface FieldError {
@@ -83,5 +84,12 @@ export class TooLargeError extends DomainError {
 export class UnavailableError extends DomainError {
   constructor(code: string, message: string) {
     super("unavailable", code, message);
+  }
+}
+
+/** Existed, but no longer usable (an expired or used-up download link). */
+export class GoneError extends DomainError {
+  constructor(code: string, message: string) {
+    super("gone", code, message);
   }
 }

@@ -2,6 +2,7 @@
 export * from "./actor";
 export * from "./audit";
 export * from "./dataset";
+export * from "./egress";
 export * from "./errors";
 export * from "./job";
 export * from "./paging";

@@ -5,6 +5,8 @@
 import type { AuditEvent, AuditQuery, AuditRecord, StoredAuditRecord } from "./audit/record";
 import type { Seal } from "./audit/seal";
 import type { Dataset } from "./dataset/schema";
+import type { DownloadGrant } from "./egress/downloads";
+import type { EgressRequest } from "./egress/schema";
 import type { Job } from "./job/schema";
 import type { PermitRecord } from "./permit/schema";
 import type { Page } from "./schema-common";
@@ -15,6 +17,8 @@ export interface EntityMap {
   permit: PermitRecord;
   workspace: Workspace;
   job: Job;
+  egress: EgressRequest;
+  download: DownloadGrant;
 }
 export type EntityKind = keyof EntityMap;
 
@@ -212,6 +216,11 @@ export interface WorkspaceRuntime {
   writeHome(workspaceId: string, path: string, bytes: Uint8Array): Promise<void>;
   /** Regular files under `dir` (symlinks are skipped, never followed), with sizes and hashes. */
   listFiles(workspaceId: string, dir: "outputs" | "home"): Promise<OutputFile[]>;
+  /** What `outputs/<path>` is, without following a symlink; `bytes` for regular files. */
+  statOutput(
+    workspaceId: string,
+    path: string,
+  ): Promise<{ kind: "file" | "directory" | "symlink" | "other" | "missing"; bytes: number }>;
   /** Streams one regular file under `outputs/` (no symlinks followed). */
   readOutput(workspaceId: string, path: string): AsyncIterable<Uint8Array>;
 }
@@ -235,12 +244,18 @@ export interface Policy {
   outputsQuotaBytes: number;
   /** Largest upload into `home/`. @default 1 MiB */
   maxUploadBytes: number;
+  /** How long a download link works. @default 900 (15 minutes) */
+  downloadTtlSeconds: number;
+  /** How many times a download link works. @default 3 */
+  downloadMaxUses: number;
 }
 
 export const DEFAULT_POLICY: Policy = {
   keyGraceDays: 30,
   outputsQuotaBytes: 1024 ** 3,
   maxUploadBytes: 1024 ** 2,
+  downloadTtlSeconds: 900,
+  downloadMaxUses: 3,
 };
 
 export interface Deps {

@@ -123,8 +123,14 @@ export class LocalKeyService implements KeyService {
       return changes > 0;
     });
     const existed = destroy();
-    // The WAL still holds page images with the wrapped key until checkpointed and truncated.
-    this.db.pragma("wal_checkpoint(TRUNCATE)");
+    // The WAL still holds page images with the wrapped key until checkpointed and truncated; a reader
+    // can hold the checkpoint back, so retry, and fail (the sweeper tries again) rather than claim success.
+    for (let attempt = 0; ; attempt++) {
+      const [r] = this.db.pragma("wal_checkpoint(TRUNCATE)") as { busy: number; log: number; checkpointed: number }[];
+      if (r && r.busy === 0 && r.log === r.checkpointed) break;
+      if (attempt >= 20) throw new Error("the database's write-ahead log could not be checkpointed; retry later");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     return existed;
   }
 }

@@ -3,7 +3,7 @@
  * app over them, and runs the timers and the sweeper. `server.ts` (npm start) and the tests use it.
  */
 import { createHash } from "node:crypto";
-import { accessSync, constants, existsSync, mkdirSync, realpathSync } from "node:fs";
+import { accessSync, constants, existsSync, lstatSync, mkdirSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { type ApiDeps, type App, createApp, jwtVerifier } from "@spe/api";
 import {
@@ -84,6 +84,18 @@ export const dataPaths = (dataDir: string) => ({
   holder: join(dataDir, "holder"),
 });
 
+/** Refuses a run directory someone else made (or a symlink): see SandboxRuntime's ensureRunDir. */
+function checkRunDir(runDir: string, cleanup: () => void): void {
+  const s = lstatSync(runDir, { throwIfNoEntry: false });
+  const me = process.getuid?.();
+  if (s && (!s.isDirectory() || (me !== undefined && s.uid !== me))) {
+    cleanup();
+    throw new Error(
+      `refusing to use ${runDir} for workspaces: it is ${s.isSymbolicLink() ? "a symlink" : s.isDirectory() ? `owned by uid ${s.uid}` : "not a directory"}; remove it or set SPE_RUN_DIR`,
+    );
+  }
+}
+
 /** A memory-backed directory for the node's workspaces: one per data directory. */
 export function defaultRunDir(dataDir: string): string {
   try {
@@ -132,6 +144,7 @@ export function createNode(opts: NodeOptions): SpeNode {
   );
   const dispatcher = new InProcessDispatcher((task) => Workspace.provision(deps, task.workspaceId), onError("task"));
   const runDir = opts.runDir ?? defaultRunDir(opts.dataDir);
+  checkRunDir(runDir, () => store.close());
   const runtime = new SandboxRuntime({
     runDir,
     isolation: opts.runtime === "unsafe-process" ? "none" : "bubblewrap",

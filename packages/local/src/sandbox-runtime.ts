@@ -6,7 +6,7 @@
  * unprivileged uid, so process limits are per workspace and workspaces cannot read each other's files.
  */
 import { createHash } from "node:crypto";
-import { chmod, chown, mkdir, open, readdir, rm, stat, unlink } from "node:fs/promises";
+import { chmod, chown, lstat, mkdir, open, readdir, rm, stat, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import {
   type JobResult,
@@ -26,7 +26,7 @@ import {
   SandboxError,
   type SandboxResult,
 } from "./sandbox";
-import { listArea, readInside } from "./workspace-files";
+import { listArea, readInside, statInside } from "./workspace-files";
 
 const SAFE_ID = /^ws-[0-9a-z]+$/;
 const UPLOAD_TIMEOUT_MS = 20_000;
@@ -107,18 +107,19 @@ export class SandboxRuntime implements WorkspaceRuntime {
     const dir = this.dir(spec.workspaceId);
     const uid = workspaceUid(spec.workspaceId);
     return this.serialised(spec.workspaceId, async () => {
-      await mkdir(this.opts.runDir, { recursive: true, mode: 0o700 });
-      // Workspace users must traverse the run dir to reach their own directory, and nothing more.
-      await chmod(this.opts.runDir, uid === undefined ? 0o700 : 0o711);
+      await ensureRunDir(this.opts.runDir);
       await wipe(dir); // a half-built view from an interrupted start
+      // The workspace directory stays ours (a job's uid owning it could swap its areas for symlinks);
+      // its user may only traverse it to reach its areas.
       await mkdir(dir, { mode: 0o700 });
+      await chmod(dir, uid === undefined ? 0o700 : 0o711);
       for (const area of ["data", "home", "outputs"]) await mkdir(join(dir, area), { mode: 0o700 });
       for (const file of data) await writeDataFile(join(dir, "data"), file);
-      await seal(join(dir, "data"));
+      // data/: readable by the workspace's group only (its uid's own group), never writable, never by others.
+      await seal(join(dir, "data"), 0o550, 0o440, uid);
       if (uid !== undefined) {
-        for (const p of [dir, join(dir, "home"), join(dir, "outputs")]) await chown(p, uid, uid);
+        for (const p of [join(dir, "home"), join(dir, "outputs")]) await chown(p, uid, uid);
       }
-      await chmod(dir, 0o700);
     });
   }
 
@@ -223,9 +224,11 @@ export class SandboxRuntime implements WorkspaceRuntime {
   }
 
   listFiles(workspaceId: string, dir: "outputs" | "home"): Promise<OutputFile[]> {
-    return listArea(join(this.dir(workspaceId), dir)).then((files) =>
-      files.filter((f) => !f.path.startsWith(".spe-upload-")),
-    );
+    return listArea(join(this.dir(workspaceId), dir));
+  }
+
+  statOutput(workspaceId: string, path: string) {
+    return statInside(join(this.dir(workspaceId), "outputs"), path);
   }
 
   readOutput(workspaceId: string, path: string): AsyncIterable<Uint8Array> {
@@ -259,7 +262,7 @@ function toJobResult(r: SandboxResult, timeoutSeconds: number, quota: number): J
 async function writeDataFile(dataDir: string, file: StagedFile): Promise<void> {
   const path = join(dataDir, ...file.path.split("/"));
   await mkdir(dirname(path), { recursive: true, mode: 0o755 });
-  const fh = await open(path, "wx", 0o444);
+  const fh = await open(path, "wx", 0o400);
   try {
     for await (const chunk of file.open()) {
       let at = 0;
@@ -270,16 +273,43 @@ async function writeDataFile(dataDir: string, file: StagedFile): Promise<void> {
   }
 }
 
-/** data/ is read-only for everyone (the sandbox also mounts it read-only). */
-async function seal(dir: string, mode = 0o555): Promise<void> {
+/** Makes data/ read-only: directories `dirMode`, files `fileMode`, group `gid` (when given). */
+async function seal(dir: string, dirMode: number, fileMode: number, gid?: number): Promise<void> {
   for (const e of await readdir(dir, { withFileTypes: true })) {
-    if (e.isDirectory()) await seal(join(dir, e.name), mode);
+    const p = join(dir, e.name);
+    if (e.isDirectory()) await seal(p, dirMode, fileMode, gid);
+    else {
+      if (gid !== undefined) await chown(p, 0, gid);
+      await chmod(p, fileMode);
+    }
   }
-  await chmod(dir, mode);
+  if (gid !== undefined) await chown(dir, 0, gid);
+  await chmod(dir, dirMode);
+}
+
+/**
+ * Creates the run directory, or accepts an existing one only if it is a real directory owned by us: in a
+ * world-writable place like /dev/shm another local user could otherwise create it first and own every
+ * workspace's parent.
+ * @throws when it exists but is a symlink, not a directory, or someone else's.
+ */
+export async function ensureRunDir(runDir: string): Promise<void> {
+  await mkdir(dirname(runDir), { recursive: true, mode: 0o700 });
+  await mkdir(runDir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== "EEXIST") throw err;
+  });
+  const s = await lstat(runDir);
+  const me = process.getuid?.();
+  if (!s.isDirectory() || (me !== undefined && s.uid !== me)) {
+    throw new Error(
+      `refusing to use ${runDir} for workspaces: it is ${s.isSymbolicLink() ? "a symlink" : s.isDirectory() ? `owned by uid ${s.uid}` : "not a directory"}; remove it or set SPE_RUN_DIR to a directory only this user can create`,
+    );
+  }
+  await chmod(runDir, me === 0 ? 0o711 : 0o700);
 }
 
 /** Removes a workspace directory, including its read-only data/ (which a non-root owner could not unlink). */
 async function wipe(dir: string): Promise<void> {
-  await seal(join(dir, "data"), 0o700).catch(() => {});
+  await seal(join(dir, "data"), 0o700, 0o600).catch(() => {});
   await rm(dir, { recursive: true, force: true });
 }

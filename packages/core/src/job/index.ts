@@ -6,10 +6,13 @@ import type { Deps, JobResult, Versioned } from "../ports";
 import { audited, mustGet, retryOnConflict } from "../usecase";
 import { assertReady, visibleWorkspace } from "../workspace/access";
 import { collect, getDecrypted, objectKeys, putEncryptedBytes } from "../workspace/objects";
+import { loadIdentifierSet } from "../workspace/staging";
 import { jobEvent, jobTransition, openJobs } from "./lifecycle";
+import { redactIdentifiers } from "./redact";
 import { DEFAULT_JOB_TIMEOUT_SECONDS, type JobInput, type Job as JobT, type JobView, MAX_RUNNING_JOBS } from "./schema";
 
 export * from "./lifecycle";
+export * from "./redact";
 export * from "./schema";
 
 const RUNNER = "system:runner";
@@ -136,8 +139,12 @@ async function pump(deps: Deps, workspaceId: string): Promise<void> {
 async function finish(deps: Deps, workspaceId: string, jobId: string, result: JobResult): Promise<JobT | null> {
   const found = await deps.store.get("job", jobId);
   if (!found || found.item.workspaceId !== workspaceId) return null;
-  const logs = { stdout: encoder.encode(result.stdout), stderr: encoder.encode(result.stderr) };
-  if (found.item.status === "running") await storeLogs(deps, found.item, logs);
+  let logs = { stdout: encoder.encode(result.stdout), stderr: encoder.encode(result.stderr) };
+  let redacted = 0;
+  if (found.item.status === "running") {
+    const stored = await storeLogs(deps, found.item, result);
+    if (stored) ({ logs, redacted } = stored);
+  }
   const item = await retryOnConflict(async () => {
     const v: Versioned<JobT> | null = await deps.store.get("job", jobId);
     if (!v || v.item.status !== "running") return v?.item ?? null;
@@ -153,10 +160,10 @@ async function finish(deps: Deps, workspaceId: string, jobId: string, result: Jo
           status: ended.status,
           exitCode: ended.exitCode,
           durationMs: Date.parse(result.finishedAt) - Date.parse(result.startedAt),
+          // Sizes only: a plain hash of a short output (one count, one id) could be reversed by guessing.
           stdoutBytes: logs.stdout.byteLength,
           stderrBytes: logs.stderr.byteLength,
-          stdoutSha256: sha256Hex(logs.stdout),
-          stderrSha256: sha256Hex(logs.stderr),
+          identifiersRedacted: redacted,
         }),
       ],
     });
@@ -166,18 +173,27 @@ async function finish(deps: Deps, workspaceId: string, jobId: string, result: Jo
   return item;
 }
 
-/** Job output may hold data values: it is kept only encrypted under the permit key. */
-async function storeLogs(deps: Deps, job: JobT, logs: { stdout: Uint8Array; stderr: Uint8Array }) {
+/**
+ * Job output may hold data values: it is kept only encrypted under the permit key, with known identifiers
+ * redacted. @returns what was stored, or null when the permit's data was shredded meanwhile.
+ */
+async function storeLogs(deps: Deps, job: JobT, result: JobResult) {
   let keys: Awaited<ReturnType<Deps["keys"]["permitKeys"]>>;
   try {
     keys = await deps.keys.permitKeys(job.permitId);
   } catch (err) {
-    if (err instanceof DomainError) return; // the permit's data was shredded meanwhile: nothing to keep
+    if (err instanceof DomainError) return null;
     throw err;
   }
+  const known = await loadIdentifierSet(deps, keys, { id: job.workspaceId, permitId: job.permitId });
+  const clean = (s: string) => (known ? redactIdentifiers(s, known) : { text: s, count: 0 });
+  const out = clean(result.stdout);
+  const err = clean(result.stderr);
+  const logs = { stdout: encoder.encode(out.text), stderr: encoder.encode(err.text) };
   const at = objectKeys(job.permitId, job.workspaceId);
   await putEncryptedBytes(deps.objects, keys, at.jobLog(job.id, "stdout"), logs.stdout);
   await putEncryptedBytes(deps.objects, keys, at.jobLog(job.id, "stderr"), logs.stderr);
+  return { logs, redacted: out.count + err.count };
 }
 
 async function readLog(deps: Deps, job: JobT, stream: "stdout" | "stderr"): Promise<string> {

@@ -1,5 +1,6 @@
 /** Permit use cases: admins create, suspend, reinstate and revoke; suspension, revocation and expiry cascade. */
 import { type Actor, hasRole, requireRole } from "../actor";
+import { cancelOpenRequests } from "../egress/lifecycle";
 import { ConflictError, NotFoundError, ValidationError } from "../errors";
 import { listAll } from "../paging";
 import type { Deps, Versioned } from "../ports";
@@ -237,6 +238,8 @@ async function destroyKey(deps: D, actorSub: string, id: string, why: "revoked" 
   // Live workspaces must be gone first: their plaintext views would outlive the key.
   const live = await liveWorkspaces(deps, id);
   for (const w of live) await completeStop(deps, actorSub, w.item.id);
+  // Nothing can leave once the keys are gone: open requests end here (already approved ones stay recorded).
+  await cancelOpenRequests(deps, actorSub, id, why === "revoked" ? "permit_revoked" : "permit_data_destroyed");
   const destroyed = await deps.keys.destroyPermitKey(id);
   const objects = await deps.objects.deletePrefix(permitPrefix(id));
   return retryOnConflict(async () => {

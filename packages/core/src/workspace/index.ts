@@ -18,7 +18,7 @@ import {
 } from "../usecase";
 import { visibleWorkspace } from "./access";
 import { beginStop, completeStop, transition, wsEvent } from "./lifecycle";
-import { objectKeys } from "./objects";
+import { workspacePrefix } from "./objects";
 import { type ExtendInput, type LaunchInput, LIVE_STATUSES, type Workspace as WorkspaceT } from "./schema";
 import { type Staged, stageDatasets, stagedFiles } from "./staging";
 
@@ -131,7 +131,8 @@ async function provision(deps: Deps, workspaceId: string): Promise<WorkspaceT | 
     if (!ds) throw new NotFoundError("dataset", id);
     datasets.push(ds.item);
   }
-  const staging = objectKeys(ws.permitId, workspaceId).staging;
+  // A failed provision keeps nothing: staged files, identifier set, all of the workspace's objects.
+  const staging = workspacePrefix(ws.permitId, workspaceId);
   let staged: Staged | null = null;
   let failure: string | null = null;
   let unexpected: unknown = null;

@@ -74,15 +74,18 @@ export async function completeStop(
   await deps.runtime.stopJobs(workspaceId);
   await endOpenJobs(deps, actor, workspaceId, "cancelled", "the workspace was terminated");
   try {
-    const kept = await archiveOutputs(deps, ws);
-    if (kept.length > 0) {
+    const { kept, failed } = await archiveOutputs(deps, ws);
+    if (kept.length > 0 || failed > 0) {
       await deps.store.commit({
         writes: [],
         audit: [
-          wsEvent(actor, "workspace.outputs_archived", ws, {
-            files: kept.length,
-            bytes: kept.reduce((n, f) => n + f.bytes, 0),
-          }),
+          wsEvent(
+            actor,
+            "workspace.outputs_archived",
+            ws,
+            { files: kept.length, bytes: kept.reduce((n, f) => n + f.bytes, 0), failed },
+            failed > 0 ? "failed" : "allowed",
+          ),
         ],
       });
     }

@@ -18,7 +18,8 @@ export const objectKeys = (permitId: string, workspaceId: string) => {
     stagedFile: (path: string) => `${base}staging/${path}`,
     identifiers: `${base}identifiers`,
     outputs: `${base}outputs/`,
-    output: (path: string) => `${base}outputs/${path}`,
+    // Output names are whatever a job chose (newlines, `.tmp-`...): encoded so any name is a valid key.
+    output: (path: string) => `${base}outputs/${path.split("/").map(encodeURIComponent).join("/")}`,
     jobLog: (jobId: string, stream: "stdout" | "stderr") => `${base}jobs/${jobId}/${stream}`,
   };
 };

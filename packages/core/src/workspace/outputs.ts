@@ -8,25 +8,35 @@ import type { Deps, OutputFile } from "../ports";
 import { collect, getDecrypted, objectKeys, putEncrypted } from "./objects";
 import type { Workspace } from "./schema";
 
-/** @returns the files archived (none when the runtime holds nothing or the permit key is gone). */
+/**
+ * @returns the files archived, and those that could not be (each tried on its own: one odd file does not
+ * cost the others); none when the runtime holds nothing or the permit key is gone.
+ */
 export async function archiveOutputs(
   deps: Pick<Deps, "runtime" | "objects" | "keys">,
   ws: Pick<Workspace, "id" | "permitId">,
-): Promise<OutputFile[]> {
-  if (!(await deps.runtime.exists(ws.id))) return [];
+): Promise<{ kept: OutputFile[]; failed: number }> {
+  if (!(await deps.runtime.exists(ws.id))) return { kept: [], failed: 0 };
   let keys: Awaited<ReturnType<Deps["keys"]["permitKeys"]>>;
   try {
     keys = await deps.keys.permitKeys(ws.permitId);
   } catch (err) {
-    if (err instanceof DomainError) return []; // shredded: there is nothing to keep
+    if (err instanceof DomainError) return { kept: [], failed: 0 }; // shredded: there is nothing to keep
     throw err;
   }
   const at = objectKeys(ws.permitId, ws.id);
   const files = await deps.runtime.listFiles(ws.id, "outputs");
+  const kept: OutputFile[] = [];
+  let failed = 0;
   for (const f of files) {
-    await putEncrypted(deps.objects, keys, at.output(f.path), deps.runtime.readOutput(ws.id, f.path));
+    try {
+      await putEncrypted(deps.objects, keys, at.output(f.path), deps.runtime.readOutput(ws.id, f.path));
+      kept.push(f);
+    } catch {
+      failed++;
+    }
   }
-  return files;
+  return { kept, failed };
 }
 
 /** Reads an output of a workspace, live (from the runtime) or archived (decrypted from the object store). */

@@ -9,7 +9,7 @@ import type { Dataset } from "../dataset/schema";
 import { ValidationError } from "../errors";
 import type { Deps, PermitKeys, StagedFile } from "../ports";
 import { IdentifierSet, measured, Pseudonymiser, pseudonymiseCsv } from "../staging";
-import { getDecrypted, objectKeys, putEncrypted, putEncryptedBytes } from "./objects";
+import { collect, getDecrypted, objectKeys, putEncrypted, putEncryptedBytes } from "./objects";
 import { areaPath } from "./paths";
 import type { ManifestEntry } from "./schema";
 
@@ -86,4 +86,15 @@ export async function stagedFiles(
     path: f.path,
     open: () => getDecrypted(deps.objects, keys, at.stagedFile(f.path)),
   }));
+}
+
+/** The keyed-hash set recorded when the workspace was staged, or null if there is none. */
+export async function loadIdentifierSet(
+  deps: Pick<Deps, "objects">,
+  keys: PermitKeys,
+  ws: { id: string; permitId: string },
+): Promise<IdentifierSet | null> {
+  const key = objectKeys(ws.permitId, ws.id).identifiers;
+  if ((await deps.objects.list(key)).length === 0) return null;
+  return IdentifierSet.fromBytes(detectionKey(keys), await collect(getDecrypted(deps.objects, keys, key)));
 }
