@@ -95,7 +95,7 @@ describe("requests", () => {
       verdict: "fail",
       reviews: [],
       files: [
-        { path: "outputs/ok.csv", bytes: 20, verdict: "pass", findings: [] },
+        { path: "outputs/ok.csv", bytes: 18, verdict: "pass", findings: [] },
         {
           path: "outputs/small.csv",
           verdict: "fail",

@@ -7,6 +7,21 @@ import type { Problem } from "./resources";
 
 export type Query = Record<string, string | number | undefined>;
 
+/** The body of a raw (non-JSON) answer, with its headers. */
+export interface RawResponse {
+  bytes: Uint8Array;
+  headers: Headers;
+}
+
+export interface FetchBytesOptions {
+  /** Sent as a bearer token when given; download links are their own credential and get none. */
+  token?: string;
+  /** @default 30000 */
+  timeoutMs?: number;
+  /** Refuse a body longer than this (a misbehaving server cannot fill memory). @default no limit */
+  maxBytes?: number;
+}
+
 export interface ApiClientOptions {
   /** Base URL of the server, e.g. http://localhost:8787 (a path prefix is kept). */
   url: string;
@@ -75,6 +90,11 @@ export class ApiClient {
     return this.request<T>("PUT", path, { raw: bytes, headers: { "content-type": contentType, connection: "close" } });
   }
 
+  /** GET of raw bytes (a file's content) with the bearer token; a problem answer becomes an ApiError. */
+  getBytes(path: string, maxBytes?: number): Promise<RawResponse> {
+    return fetchBytes(this.base + path, { token: this.opts.token, timeoutMs: this.opts.timeoutMs, maxBytes });
+  }
+
   private async request<T>(
     method: string,
     path: string,
@@ -112,6 +132,60 @@ export class ApiClient {
     }
     return body as T;
   }
+}
+
+/**
+ * GET of raw bytes at an absolute http(s) URL, e.g. a download link. No authorization header is sent
+ * unless `o.token` is given.
+ * @throws ApiError for a non-2xx answer (its problem+json when it has one), UnreachableError without an
+ * answer, CliError (exit 1) for a URL that is not http(s) or a body over `o.maxBytes`.
+ */
+export async function fetchBytes(url: string, o: FetchBytesOptions = {}): Promise<RawResponse> {
+  let target: URL;
+  try {
+    target = new URL(url);
+  } catch {
+    throw new CliError(`the server gave a URL that is not valid: ${JSON.stringify(url)}`, EXIT_FAILURE);
+  }
+  if (target.protocol !== "http:" && target.protocol !== "https:") {
+    throw new CliError(`the server gave a URL that is not http(s): ${JSON.stringify(url)}`, EXIT_FAILURE);
+  }
+  const timeoutMs = o.timeoutMs ?? 30_000;
+  const headers: Record<string, string> = { accept: "application/octet-stream, application/problem+json" };
+  if (o.token) headers.authorization = `Bearer ${o.token}`;
+  let res: Response;
+  let bytes: Uint8Array;
+  try {
+    res = await fetch(target, { headers, signal: AbortSignal.timeout(timeoutMs) });
+    if (res.status < 200 || res.status > 299) {
+      const text = await res.text();
+      throw new ApiError(res.status, asProblem(parseJson(text), res.status));
+    }
+    bytes = await readAll(res, o.maxBytes);
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    throw new UnreachableError(target.origin, reasonOf(err, timeoutMs));
+  }
+  return { bytes, headers: res.headers };
+}
+
+/** The whole body, refused past `maxBytes`. */
+async function readAll(res: Response, maxBytes = Number.POSITIVE_INFINITY): Promise<Uint8Array> {
+  if (!res.body) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = res.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw new CliError(`the server sent more than the expected ${maxBytes} bytes`, EXIT_FAILURE);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks);
 }
 
 function parseJson(text: string): unknown {

@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { registerAudit } from "./commands/audit";
 import { registerDatasets } from "./commands/datasets";
+import { registerEgress } from "./commands/egress";
 import { registerFiles } from "./commands/files";
 import { registerJobs } from "./commands/jobs";
 import { registerPermits } from "./commands/permits";
@@ -16,7 +17,7 @@ const VERSION = "0.1.0";
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command("spe")
     .description(
-      "Command line for the SPE controller: permits, datasets, workspaces, their files and jobs, and the audit trail",
+      "Command line for the SPE controller: permits, datasets, workspaces, their files and jobs, egress, and the audit trail",
     )
     .version(VERSION, "-V, --version", "print the version")
     .option("--json", "print the raw JSON of the API (for scripts)")
@@ -42,6 +43,9 @@ Examples:
   npx spe files upload ws-123 analysis.py
   npx spe jobs run ws-123 -- python3 home/analysis.py
   npx spe files list ws-123
+  npx spe egress request ws-123 outputs/table1.csv --justification "Table 2 of the paper"
+  npx spe egress review eg-456 --approve          # as a reviewer
+  npx spe egress download eg-456 --out ./released
   npx spe --json permits list --all
   npx spe audit verify --data-dir .spe`,
     );
@@ -52,6 +56,7 @@ Examples:
   registerWorkspaces(program, ctx);
   registerFiles(program, ctx);
   registerJobs(program, ctx);
+  registerEgress(program, ctx);
   registerAudit(program, ctx);
   return program;
 }

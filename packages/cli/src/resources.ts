@@ -5,6 +5,8 @@
 export type {
   AuditRecord,
   Dataset,
+  Egress,
+  EgressRequest,
   Job,
   JobView,
   OutputFile,

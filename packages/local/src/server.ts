@@ -119,6 +119,10 @@ if (demo) {
       `  npx spe workspaces show ${demoWs.id}            # ${DEMO_USERS.researcher}'s workspace: staged, pseudonymised data`,
       `  npx spe jobs run ${demoWs.id} -- python3 home/${DEMO_SCRIPT}   # the example analysis, in the sandbox`,
       `  npx spe files list ${demoWs.id}                 # what it wrote to outputs/`,
+      `  npx spe egress request ${demoWs.id} outputs/stage_by_vital_status.csv --justification "Table 1"`,
+      "  SPE_TOKEN=$REVIEWER_TOKEN npx spe egress list --status pending_review   # the reviewer's queue",
+      "  SPE_TOKEN=$REVIEWER_TOKEN npx spe egress review eg-... --approve        # (--reject/--request-changes need --comment)",
+      "  npx spe egress download eg-... --out released/  # the researcher: exactly the approved bytes, hash verified",
       `  npx spe files upload ${demoWs.id} my_analysis.py   # your own code, then: spe jobs run ... -- python3 home/my_analysis.py`,
     );
   } else {
