@@ -22,7 +22,7 @@ import { createCipheriv, createHmac, randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { encryptStream, IdentifierSet, measured, Pseudonymiser, pseudonymiseCsv } from "../packages/core/src/staging";
-import { emit, median, progress, round } from "./util";
+import { emit, median, peakRssKb, progress, round } from "./util";
 
 const MB = Number(process.env.SPE_BENCH_STAGING_MB ?? 1024);
 const SMALL_MB = Math.min(100, MB);
@@ -347,7 +347,7 @@ async function rssChild(mb: number): Promise<void> {
   m.result();
   const report: RssReport = {
     baselineRssMb: round(baseline / MiB, 1),
-    maxRssMb: round(process.resourceUsage().maxRSS / 1024, 1),
+    maxRssMb: round(peakRssKb() / 1024, 1),
     seconds: round((now() - t0) / 1000, 2),
   };
   process.stdout.write(`${JSON.stringify(report)}\n`);

@@ -1,4 +1,5 @@
 /** Output helpers shared by the benchmarks: one JSON object per figure on stdout, progress on stderr. */
+import { readFileSync } from "node:fs";
 
 export type Figure = Record<string, string | number | boolean | null | number[]>;
 
@@ -36,3 +37,18 @@ export function round(x: number, d = 3): number {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * This process's peak RSS in KiB: VmHWM, which starts afresh at exec. Not `resourceUsage().maxRSS`: Linux
+ * keeps ru_maxrss across fork and exec, so a child would report the parent's size at the time it was
+ * forked .
+ */
+export function peakRssKb(): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
+    if (m !== null) return Number(m[1]);
+  } catch {
+    // not Linux: fall back to what the OS reports
+  }
+  return process.resourceUsage().maxRSS;
+}

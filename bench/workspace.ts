@@ -166,6 +166,46 @@ export async function runWorkspace(): Promise<void> {
       target: "p50_ms < 150",
       met: p50 < 150,
     });
+
+    progress("workspace: egress request of ten 1 MB CSVs");
+    // Ten 1 MB aggregate tables written by a job, then one request naming them all.
+    const script = [
+      "import random",
+      "random.seed(7)",
+      "for f in range(10):",
+      "    with open(f'outputs/table{f}.csv', 'w') as out:",
+      "        out.write('district,stage,year,n\\n')",
+      "        size = 0",
+      "        while size < 1024 * 1024:",
+      "            line = f\"d{random.randint(1, 99)},{random.choice('I II III IV'.split())},{random.randint(2010, 2023)},{random.randint(10, 5000)}\\n\"",
+      "            out.write(line)",
+      "            size += len(line)",
+    ].join("\n");
+    const job = await call("POST", `/v1/workspaces/${ws.id}/jobs`, alice, { command: ["python3", "-c", script] });
+    let js = job.status;
+    while (js === "queued" || js === "running") {
+      await new Promise((r) => setTimeout(r, 20));
+      js = (await call("GET", `/v1/workspaces/${ws.id}/jobs/${job.id}`, alice)).status;
+    }
+    if (js !== "succeeded") throw new Error(`writing the tables: job ${js}`);
+    const files = Array.from({ length: 10 }, (_, f) => `outputs/table${f}.csv`);
+    const te = now();
+    const eg = await call("POST", `/v1/workspaces/${ws.id}/egress-requests`, alice, {
+      files,
+      justification: "benchmark",
+    });
+    const egressMs = now() - te;
+    emit({
+      bench: "workspace",
+      figure: "egress_request",
+      files: 10,
+      mb: 10,
+      to_pending_review_ms: round(egressMs, 0),
+      status: String(eg.status),
+      verdict: String(eg.verdict),
+      target: "to_pending_review_ms < 1000",
+      met: egressMs < 1000 && eg.status === "pending_review",
+    });
   } finally {
     await server.shutdown();
     rmSync(node.runDir, { recursive: true, force: true });

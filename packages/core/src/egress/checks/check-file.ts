@@ -2,6 +2,17 @@
  * `checkFile`: the automated egress checks of one output file (shared/docs/egress-checks.md), streaming
  * over its bytes. Pure: no I/O but the byte stream it is given, and it reads only what it needs (nothing
  * of a blocked type, the first bytes of an image), then closes the stream (`return()` on its iterator).
+ *
+ * The type is judged by name, then confirmed by content:
+ * - `.csv`/`.tsv`/`.txt`/`.md`/`.json`/`.log` must be UTF-8 text without NUL bytes, checked over the whole
+ *   file; otherwise the file fails with the one finding `binary_content` (kind `blocked`): rows and lines
+ *   mean nothing in a binary file, so what was found before the first bad byte is dropped.
+ * - `.png`, `.jpg`/`.jpeg` and `.pdf` must start with their signature (89 50 4E 47 0D 0A 1A 0A, FF D8 FF,
+ *   `%PDF-`); otherwise `type_mismatch` (fail, kind `blocked`); if they do, `not_machine_checkable` (review).
+ * - data formats fail with `data_format`; archives, executables, `.svg`, unknown extensions and names
+ *   without one with `blocked_type`.
+ * A `.csv`'s delimiter is the most frequent of `,` `;` tab in its first line (`,` on a tie); a `.tsv`'s is
+ * tab. A UTF-8 BOM is skipped.
  */
 import { Buffer } from "node:buffer";
 import { CsvReader, detectDelimiter } from "./csv-reader";
@@ -96,7 +107,7 @@ export async function checkFile(
       return result(kind);
     }
 
-    const known = policy.knownIdentifier === undefined ? null : new KnownValues(policy.knownIdentifier);
+    const known = policy.knownIdentifier === undefined ? null : KnownValues.of(policy.knownIdentifier);
     const guard = new TextGuard();
     let feed: (chunk: Uint8Array) => void;
     let finish: () => void;

@@ -59,7 +59,18 @@ const STAT_WORDS = new Set([
   "mediana",
   "dp",
 ]);
-const EXTREME_WORDS = new Set(["min", "max", "minimum", "maximum", "mín", "máx", "mínimo", "máximo", "minimo", "maximo"]);
+const EXTREME_WORDS = new Set([
+  "min",
+  "max",
+  "minimum",
+  "maximum",
+  "mín",
+  "máx",
+  "mínimo",
+  "máximo",
+  "minimo",
+  "maximo",
+]);
 const NOT_COUNT_WORDS = new Set([
   "year",
   "yr",
@@ -96,8 +107,25 @@ const NOT_COUNT_WORDS = new Set([
 ]);
 const ESTIMATE_WORDS = new Set(["estimate", "est", "coef", "coefficient", "coefficients", "beta"]);
 const STD_ERROR_NAMES = new Set(["se", "stderr", "stderror", "standarderror", "sterr", "seestimate", "stderrors"]);
-const NOBS_NAMES = new Set(["n", "nobs", "numobs", "nobservations", "observations", "noobservations", "numberofobservations", "samplesize", "obs"]);
-const DF_RESIDUAL_NAMES = new Set(["dfresidual", "dfresiduals", "dfresid", "residualdf", "dfres", "residualdegreesoffreedom"]);
+const NOBS_NAMES = new Set([
+  "n",
+  "nobs",
+  "numobs",
+  "nobservations",
+  "observations",
+  "noobservations",
+  "numberofobservations",
+  "samplesize",
+  "obs",
+]);
+const DF_RESIDUAL_NAMES = new Set([
+  "dfresidual",
+  "dfresiduals",
+  "dfresid",
+  "residualdf",
+  "dfres",
+  "residualdegreesoffreedom",
+]);
 const NPARAMS_NAMES = new Set(["k", "nparams", "nparam", "numparams", "nparameters", "parameters", "npar", "dfmodel"]);
 const TOTAL_LABELS = new Set([
   "total",
@@ -161,10 +189,12 @@ export function columnRoles(name: string, identifierColumns: readonly string[]):
 /** The identifier column `name` is named like, for the message; "" when none. */
 export function identifierNamedLike(name: string, identifierColumns: readonly string[]): string {
   const w = words(name);
-  return identifierColumns.find((id) => {
-    const iw = words(id);
-    return iw.length > 0 && containsRun(w, iw);
-  }) ?? "";
+  return (
+    identifierColumns.find((id) => {
+      const iw = words(id);
+      return iw.length > 0 && containsRun(w, iw);
+    }) ?? ""
+  );
 }
 
 function containsRun(w: string[], run: string[]): boolean {

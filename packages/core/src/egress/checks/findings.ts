@@ -78,9 +78,7 @@ export class FindingCollector {
   /** The findings to report: the most severe first, each severity in file order, then the summaries. */
   result(): Finding[] {
     const all = [...this.#held.values()].flat();
-    all.sort(
-      (a, b) => rank(b.severity) - rank(a.severity) || a.row - b.row || a.col - b.col || a.seq - b.seq,
-    );
+    all.sort((a, b) => rank(b.severity) - rank(a.severity) || a.row - b.row || a.col - b.col || a.seq - b.seq);
     const omitted = new Map<string, number>();
     const count = (rule: Rule, severity: "review" | "fail", n: number) => {
       const key = `${severity} ${rule}`;

@@ -6,4 +6,13 @@
  */
 export { checkFile } from "./check-file";
 export { extensionOf, kindByName } from "./file-type";
-export { type CheckPolicy, type FileCheck, type FileKind, type Finding, RULES, type Rule, type Severity, worst } from "./types";
+export {
+  type CheckPolicy,
+  type FileCheck,
+  type FileKind,
+  type Finding,
+  RULES,
+  type Rule,
+  type Severity,
+  worst,
+} from "./types";

@@ -1,24 +1,29 @@
 /**
  * Answers "was this cell staged as an identifier?" for every cell of a file without paying the identifier
  * set's HMAC (~0.6 µs) per cell: aggregate outputs repeat their values (labels, small counts, rounded
- * statistics), so the answers are kept in a bounded table keyed by the value's bytes, looked up without
- * building a string (~30 ns). The table is open-addressed over flat typed arrays and cleared in one go when
- * full; only values of at most 64 bytes are kept in it (identifiers are short; longer values are asked
- * every time). Values are trimmed of ASCII whitespace, as staging normalises them.
+ * statistics), so the answers are kept, keyed by the value's bytes and looked up without building a string.
+ * Three tables, by the value's length: a direct one for 1-2 bytes; an open-addressed one keyed by the
+ * value itself packed into two words for 3-7 bytes (most numbers and codes, ~15-25 ns a hit); a hashed one
+ * for 8-64 bytes. Each holds at most `capacity` answers and is cleared in one go when full; values longer
+ * than 64 bytes are asked every time (identifiers are short). The caller passes values trimmed of ASCII
+ * whitespace, as staging normalises them. Memory: ~2 MB at the default capacity.
  */
 
 const MAX_KEY_BYTES = 64;
 const MAX_PROBES = 8;
-const USED = 1 << 9;
-const ANSWER = 1 << 8;
+/** Values up to this long are kept in the short table (three bytes of the high word, one of tags). */
+const SHORT_BYTES = 7;
+const USED = 1 << 4;
+const ANSWER = 1 << 30;
 const M1 = 0x9e3779b1 | 0;
 const M2 = 0x85ebca6b | 0;
+const M3 = 0xc2b2ae35 | 0;
 
 const utf8 = new TextDecoder("utf-8");
 
 /** @internal */
 export class KnownValues {
-  readonly #lookup: (value: string) => boolean;
+  readonly #lookup: (b: Uint8Array, s: number, e: number) => boolean;
   readonly #capacity: number;
   readonly #mask: number;
   /** Per slot: the key's hash, then its entry + 1 (0: empty). One cache line holds both. */
@@ -29,17 +34,20 @@ export class KnownValues {
   #count = 0;
   #keyEnd = 0;
   /**
-   * Values of at most 8 bytes (most cells: numbers, codes, short labels) have a table of their own keyed by
+   * Values of at most 7 bytes (most cells: numbers, codes, short labels) have a table of their own keyed by
    * the value itself, packed into two 32-bit words: no separate hash pass and no byte-by-byte compare.
-   * Per slot: low word, high word, length | answer << 8 | 1 << 9 (used).
+   * Per slot: bytes 0-3, then bytes 4-6 | (length | used) << 24 | answer << 30.
    */
   readonly #short: Int32Array;
   readonly #shortMask: number;
   #shortCount = 0;
+  /** Answers for values of one or two bytes: 0 not asked yet, 1 no, 2 yes. */
+  readonly #tiny = new Uint8Array(256 + 65536);
   /** Calls of the lookup function (a diagnostic for the bench). */
   lookups = 0;
 
-  constructor(lookup: (value: string) => boolean, capacity = 1 << 15) {
+  /** A cache in front of a lookup of byte ranges (see {@link KnownValues.of} for a lookup of strings). */
+  constructor(lookup: (b: Uint8Array, s: number, e: number) => boolean, capacity = 1 << 15) {
     this.#lookup = lookup;
     this.#capacity = capacity;
     let size = 1;
@@ -48,14 +56,56 @@ export class KnownValues {
     this.#table = new Int32Array(size * 2);
     this.#entries = new Int32Array(capacity * 2);
     this.#keys = new Uint8Array(capacity * 16);
-    this.#short = new Int32Array(size * 3);
+    this.#short = new Int32Array(size * 2);
     this.#shortMask = size - 1;
   }
 
   /** Whether the (already trimmed, non-empty) value `b[s, e)` is a known identifier. */
   has(b: Uint8Array, s: number, e: number): boolean {
     const len = e - s;
-    if (len <= 8) return this.#hasShort(b, s, e);
+    if (len <= 2) {
+      // One- and two-byte values (sex, flags, small numbers) are answered from a direct table.
+      const i = len === 1 ? b[s]! : 256 + (b[s]! | (b[s + 1]! << 8));
+      const known = this.#tiny[i]!;
+      if (known !== 0) return known === 2;
+      const answer = this.#ask(b, s, e);
+      this.#tiny[i] = answer ? 2 : 1;
+      return answer;
+    }
+    if (len > SHORT_BYTES) return this.#hasLong(b, s, e);
+    let lo = 0;
+    let hi = 0;
+    const mid = len < 4 ? e : s + 4;
+    for (let i = s, shift = 0; i < mid; i++, shift += 8) lo |= b[i]! << shift;
+    for (let i = mid, shift = 0; i < e; i++, shift += 8) hi |= b[i]! << shift;
+    // The top byte of the high word holds the length, whether the slot is used, and the answer.
+    hi |= (len | USED) << 24;
+    let h = Math.imul(lo ^ Math.imul(hi, M1), M2);
+    h ^= h >>> 15;
+    const t = this.#short;
+    const mask = this.#shortMask;
+    let slot = h & mask;
+    for (let probe = 0; probe < MAX_PROBES; probe++, slot = (slot + 1) & mask) {
+      const tagged = t[2 * slot + 1]!;
+      if (tagged === 0) {
+        const answer = this.#ask(b, s, e);
+        if (this.#shortCount >= this.#capacity) {
+          t.fill(0);
+          this.#shortCount = 0;
+          slot = h & mask;
+        }
+        t[2 * slot] = lo;
+        t[2 * slot + 1] = answer ? hi | ANSWER : hi;
+        this.#shortCount++;
+        return answer;
+      }
+      if ((tagged & ~ANSWER) === hi && t[2 * slot] === lo) return (tagged & ANSWER) !== 0;
+    }
+    return this.#ask(b, s, e);
+  }
+
+  #hasLong(b: Uint8Array, s: number, e: number): boolean {
+    const len = e - s;
     if (len > MAX_KEY_BYTES) return this.#ask(b, s, e);
     const h = hashBytes(b, s, e);
     const table = this.#table;
@@ -80,38 +130,6 @@ export class KnownValues {
     const answer = this.#ask(b, s, e);
     this.#remember(b, s, e, h, answer);
     return answer;
-  }
-
-  #hasShort(b: Uint8Array, s: number, e: number): boolean {
-    const len = e - s;
-    let lo = 0;
-    let hi = 0;
-    const mid = len < 4 ? e : s + 4;
-    for (let i = s, shift = 0; i < mid; i++, shift += 8) lo |= b[i]! << shift;
-    for (let i = mid, shift = 0; i < e; i++, shift += 8) hi |= b[i]! << shift;
-    let h = Math.imul(lo ^ Math.imul(hi ^ len, M1), M2);
-    h ^= h >>> 15;
-    const t = this.#short;
-    const mask = this.#shortMask;
-    let slot = h & mask;
-    for (let probe = 0; probe < MAX_PROBES; probe++, slot = (slot + 1) & mask) {
-      const meta = t[3 * slot + 2]!;
-      if (meta === 0) {
-        const answer = this.#ask(b, s, e);
-        if (this.#shortCount >= this.#capacity) {
-          t.fill(0);
-          this.#shortCount = 0;
-          slot = h & mask;
-        }
-        t[3 * slot] = lo;
-        t[3 * slot + 1] = hi;
-        t[3 * slot + 2] = len | ((answer ? 1 : 0) << 8) | USED;
-        this.#shortCount++;
-        return answer;
-      }
-      if (t[3 * slot] === lo && t[3 * slot + 1] === hi && (meta & 0xff) === len) return (meta & ANSWER) !== 0;
-    }
-    return this.#ask(b, s, e);
   }
 
   #remember(b: Uint8Array, s: number, e: number, h: number, answer: boolean): void {
@@ -139,7 +157,12 @@ export class KnownValues {
 
   #ask(b: Uint8Array, s: number, e: number): boolean {
     this.lookups++;
-    return this.#lookup(decode(b, s, e));
+    return this.#lookup(b, s, e);
+  }
+
+  /** A cache in front of `knownIdentifier`, which takes the value as a string. */
+  static of(lookup: (value: string) => boolean): KnownValues {
+    return new KnownValues((b, s, e) => lookup(decode(b, s, e)));
   }
 }
 
@@ -157,16 +180,29 @@ function decode(b: Uint8Array, s: number, e: number): string {
   return utf8.decode(b.subarray(s, e));
 }
 
-/** Four bytes per multiply, then murmur3's finaliser, so the low bits depend on every byte. */
+/**
+ * Four bytes per multiply, then murmur3's finaliser, so the low bits depend on every byte hashed. A value
+ * longer than 16 bytes is hashed by its length, first 8 and last 8 bytes: labels differ there, and a
+ * collision only costs a byte comparison.
+ */
 function hashBytes(b: Uint8Array, s: number, e: number): number {
   let h = (e - s) | 0;
-  let i = s;
-  for (; i + 4 <= e; i += 4) {
-    h = Math.imul(h ^ (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)), 0x9e3779b1);
-    h ^= h >>> 15;
+  if (e - s > 16) {
+    h = mix4(h, b, s);
+    h = mix4(h, b, s + 4);
+    h = mix4(h, b, e - 8);
+    h = mix4(h, b, e - 4);
+  } else {
+    let i = s;
+    for (; i + 4 <= e; i += 4) h = mix4(h, b, i);
+    for (; i < e; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
   }
-  for (; i < e; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  h = Math.imul(h ^ (h >>> 16), M2);
+  h = Math.imul(h ^ (h >>> 13), M3);
   return h ^ (h >>> 16);
+}
+
+function mix4(h: number, b: Uint8Array, i: number): number {
+  h = Math.imul(h ^ (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)), M1);
+  return h ^ (h >>> 15);
 }

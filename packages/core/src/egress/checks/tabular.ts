@@ -29,9 +29,12 @@
  * - Blank lines are skipped and not numbered; rows with more or fewer fields than the header are
  *   `ragged_row` (review), and their extra cells still get the identifier scan.
  */
+
+import { isAsciiSpace } from "../../staging/normalise";
 import {
   BIRTH,
   COUNT,
+  columnRoles,
   DF_RESIDUAL,
   ESTIMATE,
   EXTREME,
@@ -52,12 +55,24 @@ import {
   STAT,
   STD_ERROR,
   TOTAL,
-  columnRoles,
 } from "./columns";
-import { AT, type CsvSink, DIGIT, IRREGULAR, LONG, NONNUM, PLUS, QUOTED, SEP, UNTERMINATED } from "./csv-reader";
+import {
+  AT,
+  type CsvSink,
+  DIGIT,
+  DOT,
+  IRREGULAR,
+  LONG,
+  NONNUM,
+  PLUS,
+  QUOTED,
+  SEP,
+  SLOW_NUMBER,
+  UNTERMINATED,
+} from "./csv-reader";
 import type { FindingCollector } from "./findings";
 import { anyWordKnown, MAX_LOOKUP_BYTES, reportKnown, reportPatterns } from "./identifiers";
-import type { KnownValues } from "./known-values";
+import { KnownValues } from "./known-values";
 import { DATE, mentionsBirth, mentionsHealthNumber, NIF, NINE, newCounts, scanPatterns } from "./patterns";
 import { Windower } from "./windows";
 
@@ -110,6 +125,7 @@ export class TabularCheck implements CsvSink {
   readonly #decimalComma: boolean;
   readonly #counts = newCounts();
   readonly #knownHas: (b: Uint8Array, s: number, e: number) => boolean;
+  readonly #cellKnown: KnownValues | null;
 
   // header
   #names: string[] = [];
@@ -131,19 +147,35 @@ export class TabularCheck implements CsvSink {
   #rowFirstNumber = Number.NaN;
 
   // per-column tallies
-  #nonNegInt = new Float64Array(0);
-  #negInt = new Float64Array(0);
-  #decimal = new Float64Array(0);
-  #text = new Float64Array(0);
-  #suppressed = new Float64Array(0);
+  #nonNegInt = new Int32Array(0);
+  #negInt = new Int32Array(0);
+  #decimal = new Int32Array(0);
+  #text = new Int32Array(0);
+  #suppressed = new Int32Array(0);
   #candidates: (Candidates | null)[] = [];
 
   // table-wide
   #dataRows = 0;
   #hasTotalRow = false;
   #anySuppressed = false;
-  #stored: StoredRow[] | null = [];
-  #current: StoredRow | null = null;
+  /**
+   * The rows kept for the suppression check, as flat arrays (row r, column c at r * n + c) rather than an
+   * object per row: a few MB at most, and nothing for the garbage collector to trace. Dropped (null) once
+   * the table passes {@link STORED_CELLS}.
+   */
+  #stored: {
+    values: Float64Array;
+    kinds: Uint8Array;
+    labels: (string | undefined)[];
+    rows: number[];
+    totals: boolean[];
+  } | null = {
+    values: new Float64Array(1024),
+    kinds: new Uint8Array(1024),
+    labels: [],
+    rows: [],
+    totals: [],
+  };
   #nobs = Number.NaN;
   #dfResidual = Number.NaN;
   #nparams = Number.NaN;
@@ -164,6 +196,10 @@ export class TabularCheck implements CsvSink {
     this.#known = known;
     this.#decimalComma = delimiter !== 0x2c;
     this.#knownHas = known === null ? () => false : (b, s, e) => known.has(b, s, e);
+    this.#cellKnown =
+      known === null
+        ? null
+        : new KnownValues((b, s, e) => known.has(b, s, e) || anyWordKnown(b, s, e, this.#knownHas), 1 << 12);
     this.#windower = new Windower((b, s, e) => this.#longWindow(b, s, e));
   }
 
@@ -195,8 +231,9 @@ export class TabularCheck implements CsvSink {
         ve = this.#unquotedLength;
       }
     }
-    while (vs < ve && (vb[vs] === 0x20 || vb[vs] === 0x09)) vs++;
-    while (ve > vs && (vb[ve - 1] === 0x20 || vb[ve - 1] === 0x09)) ve--;
+    // Trimmed of ASCII whitespace, as staging normalises identifier values (staging/normalise.ts).
+    while (vs < ve && vb[vs]! <= 0x20 && isAsciiSpace(vb[vs]!)) vs++;
+    while (ve > vs && vb[ve - 1]! <= 0x20 && isAsciiSpace(vb[ve - 1]!)) ve--;
     if (this.#row === 0) {
       this.#headerField(vb, vs, ve, flags, col);
       return;
@@ -206,21 +243,42 @@ export class TabularCheck implements CsvSink {
       else if (col < this.#n) this.#suppressedCell(col);
       return;
     }
-    this.#rowHasContent = true;
+    if (col === 0) this.#rowHasContent = true; // only a row of one field can be a blank line
     if ((flags & (DIGIT | AT | PLUS)) !== 0 && (ve - vs >= MIN_PATTERN_BYTES || (flags & (AT | PLUS)) !== 0)) {
       this.#scanCell(vb, vs, ve, col);
     }
-    let num = Number.NaN;
-    if ((flags & DIGIT) !== 0 && (flags & NONNUM) === 0) num = parseNumber(vb, vs, ve, this.#decimalComma);
-    if (this.#row > 0) return;
+    let number = NOT_A_NUMBER;
     if (col < this.#n) {
-      if (num === num) this.#numberCell(col, num, parsedInteger);
-      else this.#textCell(col, vb, vs, ve);
+      // Most cells are plain digits or digits with a decimal point: classified from the tokenizer's flags
+      // and a short look at the fraction, the value parsed only where a rule needs it.
+      let kind = NOT_A_NUMBER;
+      if ((flags & (DIGIT | NONNUM)) === DIGIT) {
+        if ((flags & SLOW_NUMBER) !== 0) kind = parseNumber(vb, vs, ve, this.#decimalComma);
+        else if ((flags & DOT) === 0) kind = INTEGER;
+        else kind = dottedKind(vb, vs, ve);
+      }
+      if (kind === NOT_A_NUMBER) this.#textCell(col, vb, vs, ve);
+      else if (this.#stored !== null || this.#isModel) this.#numberCell(col, vb, vs, ve, kind === INTEGER, flags);
+      else if (kind === DECIMAL) this.#decimal[col]!++;
+      else if (
+        (flags & SLOW_NUMBER) === 0 &&
+        (this.#roles[col]! & COUNT) === 0 &&
+        (this.#roles[col]! & NOT_A_COUNT) !== 0
+      ) {
+        this.#nonNegInt[col]!++; // plain digits in a column that is never a count: only the tally matters
+      } else this.#numberCell(col, vb, vs, ve, kind === INTEGER, flags);
+      number = kind;
     }
     const known = this.#known;
     if (known !== null) {
-      if (ve - vs <= MAX_LOOKUP_BYTES && known.has(vb, vs, ve)) this.#reportKnown(col);
-      else if ((flags & SEP) !== 0 && num !== num && anyWordKnown(vb, vs, ve, this.#knownHas)) this.#reportKnown(col);
+      // A cell of several words is answered as a whole (the cell or one of its words is known), so that a
+      // repeated label costs one look-up, not one per word.
+      const words = (flags & SEP) !== 0 && number === NOT_A_NUMBER;
+      const hit =
+        ve - vs <= MAX_LOOKUP_BYTES
+          ? (words ? this.#cellKnown! : known).has(vb, vs, ve)
+          : words && anyWordKnown(vb, vs, ve, this.#knownHas);
+      if (hit) this.#reportKnown(col);
     }
   }
 
@@ -267,17 +325,18 @@ export class TabularCheck implements CsvSink {
     if (this.#isModel && this.#rowLabel !== 0) {
       this.#specialRows++;
       const v = this.#rowFirstNumber;
-      if (v === v) {
-        if (this.#rowLabel === LABEL_NOBS) this.#nobs = Math.max(this.#nobs === this.#nobs ? this.#nobs : v, v);
+      if (!Number.isNaN(v)) {
+        if (this.#rowLabel === LABEL_NOBS) this.#nobs = Math.max(!Number.isNaN(this.#nobs) ? this.#nobs : v, v);
         else if (this.#rowLabel === LABEL_DF_RESIDUAL) this.#dfResidual = v;
         else if (this.#rowLabel === LABEL_NPARAMS) this.#nparams = v;
       }
     }
-    const current = this.#current;
-    if (current !== null && this.#stored !== null) {
-      current.total = this.#rowTotal;
-      this.#stored.push(current);
-      if ((this.#stored.length + 1) * this.#n > STORED_CELLS) this.#stored = null;
+    const stored = this.#stored;
+    if (stored !== null) {
+      stored.rows.push(row);
+      stored.totals.push(this.#rowTotal);
+      if ((stored.rows.length + 1) * this.#n > STORED_CELLS) this.#stored = null;
+      else this.#reserve(stored.rows.length);
     }
     this.#dataRows++;
     this.#row++;
@@ -309,8 +368,7 @@ export class TabularCheck implements CsvSink {
       }
     }
     if (this.#known !== null && e > s) {
-      const known =
-        (e - s <= MAX_LOOKUP_BYTES && this.#known.has(b, s, e)) || anyWordKnown(b, s, e, this.#knownHas);
+      const known = (e - s <= MAX_LOOKUP_BYTES && this.#known.has(b, s, e)) || anyWordKnown(b, s, e, this.#knownHas);
       if (known) {
         hidden = true;
         reportKnown(this.#findings, () => `header, column #${col + 1}`, 0, col + 1);
@@ -336,12 +394,14 @@ export class TabularCheck implements CsvSink {
       if ((r & STD_ERROR) !== 0) stdError = true;
     }
     this.#isModel = estimate && stdError;
-    this.#nonNegInt = new Float64Array(n);
-    this.#negInt = new Float64Array(n);
-    this.#decimal = new Float64Array(n);
-    this.#text = new Float64Array(n);
-    this.#suppressed = new Float64Array(n);
+    this.#nonNegInt = new Int32Array(n);
+    this.#negInt = new Int32Array(n);
+    this.#decimal = new Int32Array(n);
+    this.#text = new Int32Array(n);
+    this.#suppressed = new Int32Array(n);
     this.#candidates = Array.from({ length: n }, () => null);
+    if (n > STORED_CELLS) this.#stored = null;
+    else this.#reserve(0);
     for (let c = 0; c < n; c++) {
       const r = this.#roles[c]!;
       const where = `column ${this.#display(c)}`;
@@ -396,8 +456,7 @@ export class TabularCheck implements CsvSink {
     const counts = this.#counts;
     if (scanPatterns(b, s, e, counts) === 0) return;
     const roles = col < this.#n ? this.#roles[col]! : 0;
-    const health =
-      (roles & HEALTH) !== 0 || (counts[NIF]! + counts[NINE]! > 0 && mentionsHealthNumber(b, s, e));
+    const health = (roles & HEALTH) !== 0 || (counts[NIF]! + counts[NINE]! > 0 && mentionsHealthNumber(b, s, e));
     const birth = (roles & BIRTH) !== 0 || (counts[DATE]! > 0 && mentionsBirth(b, s, e));
     reportPatterns(this.#findings, counts, health, birth, this.#at(this.#row, col), this.#row, col + 1);
   }
@@ -409,22 +468,28 @@ export class TabularCheck implements CsvSink {
   #suppressedCell(col: number): void {
     this.#suppressed[col]!++;
     this.#anySuppressed = true;
-    const cur = this.#currentRow();
-    if (cur !== null) cur.kinds[col] = SUPPRESSED;
+    const stored = this.#stored;
+    if (stored !== null) stored.kinds[stored.rows.length * this.#n + col] = SUPPRESSED;
   }
 
-  #numberCell(col: number, v: number, integer: boolean): void {
-    const cur = this.#currentRow();
-    if (cur !== null) {
-      cur.kinds[col] = NUM;
-      cur.values[col] = v;
+  #numberCell(col: number, b: Uint8Array, s: number, e: number, integer: boolean, flags: number): void {
+    // The value: parsed already for a number with a sign or exponent, else read now.
+    if ((flags & SLOW_NUMBER) === 0) parseNumber(b, s, e, this.#decimalComma);
+    const v = NUMBER[0]!;
+    const stored = this.#stored;
+    if (stored !== null) {
+      const at = stored.rows.length * this.#n + col;
+      stored.kinds[at] = NUM;
+      stored.values[at] = v;
     }
-    if (col > 0 && this.#rowFirstNumber !== this.#rowFirstNumber) this.#rowFirstNumber = v;
     const r = this.#roles[col]!;
-    if (r !== 0 && this.#isModel) {
-      if ((r & NOBS) !== 0) this.#nobs = this.#nobs === this.#nobs ? Math.max(this.#nobs, v) : v;
-      if ((r & DF_RESIDUAL) !== 0) this.#dfResidual = this.#dfResidual === this.#dfResidual ? Math.min(this.#dfResidual, v) : v;
-      if ((r & NPARAMS) !== 0) this.#nparams = this.#nparams === this.#nparams ? Math.max(this.#nparams, v) : v;
+    if (this.#isModel) {
+      if (col > 0 && Number.isNaN(this.#rowFirstNumber)) this.#rowFirstNumber = v;
+      if ((r & NOBS) !== 0) this.#nobs = !Number.isNaN(this.#nobs) ? Math.max(this.#nobs, v) : v;
+      if ((r & DF_RESIDUAL) !== 0) {
+        this.#dfResidual = !Number.isNaN(this.#dfResidual) ? Math.min(this.#dfResidual, v) : v;
+      }
+      if ((r & NPARAMS) !== 0) this.#nparams = !Number.isNaN(this.#nparams) ? Math.max(this.#nparams, v) : v;
     }
     if (!integer) {
       this.#decimal[col]!++;
@@ -435,18 +500,24 @@ export class TabularCheck implements CsvSink {
       return;
     }
     this.#nonNegInt[col]!++;
-    const min = this.#p.minCellCount;
+    if ((r & COUNT) === 0 && (r & NOT_A_COUNT) !== 0) return;
+    // Most counts break no rule: decided here, without a call. Integer modulo where the count allows it.
     const roundTo = this.#p.roundTo;
-    if ((r & COUNT) !== 0) {
-      this.#countRules(this.#row, col, v);
-    } else if ((r & NOT_A_COUNT) === 0 && (v < min || (roundTo > 0 && v % roundTo !== 0))) {
-      this.#candidate(col, v);
+    if (
+      v >= this.#p.minCellCount &&
+      (roundTo === 0 || (v <= 0x7fffffff ? ((v | 0) % roundTo) | 0 : v % roundTo) === 0)
+    ) {
+      return;
     }
+    if ((r & COUNT) !== 0) this.#countRules(this.#row, col, v);
+    else this.#candidate(col, v);
   }
 
   /** min_cell_count, zero_cell and rounding for a count cell. */
   #countRules(row: number, col: number, v: number): void {
     const min = this.#p.minCellCount;
+    const roundTo = this.#p.roundTo;
+    if (v >= min && (roundTo === 0 || v % roundTo === 0)) return;
     if (v === 0) {
       this.#findings.add(
         "zero_cell",
@@ -466,7 +537,6 @@ export class TabularCheck implements CsvSink {
         col + 1,
       );
     }
-    const roundTo = this.#p.roundTo;
     if (roundTo > 0 && v % roundTo !== 0) {
       this.#findings.add(
         "rounding",
@@ -497,15 +567,16 @@ export class TabularCheck implements CsvSink {
   }
 
   #textCell(col: number, b: Uint8Array, s: number, e: number): void {
-    if (isSuppressionMarker(b, s, e)) {
+    if (MARKER_START[b[s]!] === 1 && isSuppressionMarker(b, s, e)) {
       this.#suppressedCell(col);
       return;
     }
     this.#text[col]!++;
-    const cur = this.#currentRow();
-    if (cur !== null) {
-      cur.kinds[col] = TEXT;
-      if (e - s <= 64) cur.labels[col] = utf8.decode(b.subarray(s, e)).toLowerCase();
+    const stored = this.#stored;
+    if (stored !== null) {
+      const at = stored.rows.length * this.#n + col;
+      stored.kinds[at] = TEXT;
+      if (e - s <= 64) stored.labels[at] = utf8.decode(b.subarray(s, e)).toLowerCase();
     }
     if (e - s > MAX_LABEL_BYTES || e - s < 3) return; // the shortest label is "all"
     if (!this.#isModel && LABEL_ENDS[(lower(b[s]!) << 8) | lower(b[e - 1]!)] === 0) return;
@@ -523,15 +594,18 @@ export class TabularCheck implements CsvSink {
     } else if (kind !== 0 && col === 0) this.#rowLabel = kind;
   }
 
-  #currentRow(): StoredRow | null {
-    if (this.#stored === null) return null;
-    let cur = this.#current;
-    if (cur === null) {
-      const n = this.#n;
-      cur = { row: this.#row, values: new Float64Array(n), kinds: new Uint8Array(n), labels: [], total: false };
-      this.#current = cur;
-    }
-    return cur;
+  /** Makes room in the kept rows for row index `r`. */
+  #reserve(r: number): void {
+    const stored = this.#stored!;
+    const need = (r + 1) * this.#n;
+    if (need <= stored.kinds.length) return;
+    const size = Math.min(STORED_CELLS, Math.max(need, stored.kinds.length * 2));
+    const values = new Float64Array(size);
+    values.set(stored.values);
+    const kinds = new Uint8Array(size);
+    kinds.set(stored.kinds);
+    stored.values = values;
+    stored.kinds = kinds;
   }
 
   #resetRow(): void {
@@ -541,7 +615,6 @@ export class TabularCheck implements CsvSink {
     this.#rowTotal = false;
     this.#rowLabel = 0;
     this.#rowFirstNumber = Number.NaN;
-    this.#current = null;
   }
 
   // ---- long fields ----------------------------------------------------------------------------------
@@ -579,8 +652,8 @@ export class TabularCheck implements CsvSink {
       this.#hidden[col] = true;
     } else if (col < this.#n) {
       this.#text[col]!++;
-      const cur = this.#currentRow();
-      if (cur !== null) cur.kinds[col] = TEXT;
+      const stored = this.#stored;
+      if (stored !== null) stored.kinds[stored.rows.length * this.#n + col] = TEXT;
     }
   }
 
@@ -657,14 +730,14 @@ export class TabularCheck implements CsvSink {
   #modelChecks(): void {
     if (!this.#isModel) return;
     const min = this.#p.minDegreesOfFreedom;
-    const params = this.#nparams === this.#nparams ? this.#nparams : this.#dataRows - this.#specialRows;
+    const params = !Number.isNaN(this.#nparams) ? this.#nparams : this.#dataRows - this.#specialRows;
     let df = this.#dfResidual;
     let how = `${df}`;
-    if (df !== df && this.#nobs === this.#nobs) {
+    if (Number.isNaN(df) && !Number.isNaN(this.#nobs)) {
       df = this.#nobs - params;
       how = `${df} (N ${this.#nobs} minus ${params} parameter${params === 1 ? "" : "s"})`;
     }
-    if (df === df) {
+    if (!Number.isNaN(df)) {
       if (df < min) {
         this.#findings.add(
           "degrees_of_freedom",
@@ -687,8 +760,8 @@ export class TabularCheck implements CsvSink {
     const totalColumns: number[] = [];
     for (let c = 0; c < this.#n; c++) if ((this.#roles[c]! & TOTAL) !== 0) totalColumns.push(c);
     if (!this.#anySuppressed || (!this.#hasTotalRow && totalColumns.length === 0)) return;
-    const rows = this.#stored;
-    if (rows === null) {
+    const stored = this.#stored;
+    if (stored === null) {
       this.#findings.add(
         "suppression_recoverable",
         "review",
@@ -703,6 +776,14 @@ export class TabularCheck implements CsvSink {
       if ((r & NOT_A_COUNT) !== 0 || this.#decimal[c]! > 0 || this.#text[c]! > 0 || this.#negInt[c]! > 0) continue;
       if (this.#nonNegInt[c]! > 0) sumColumns.push(c);
     }
+    const n = this.#n;
+    const rows: StoredRow[] = stored.rows.map((row, r) => ({
+      row,
+      values: stored.values.subarray(r * n, (r + 1) * n),
+      kinds: stored.kinds.subarray(r * n, (r + 1) * n),
+      labels: stored.labels.slice(r * n, (r + 1) * n),
+      total: stored.totals[r]!,
+    }));
     const reported = new Set<string>();
     const report = (r: StoredRow, c: number, totalAt: string, total: number, recovered: number) => {
       const key = `${r.row}:${c}`;
@@ -810,12 +891,39 @@ export function isSuppressionMarker(b: Uint8Array, s: number, e: number): boolea
   return false;
 }
 
-/** Whether the last {@link parseNumber} read an integer (a number with no fractional part). */
-let parsedInteger = false;
+/** What {@link parseNumber} read. */
+export const NOT_A_NUMBER = 0;
+export const INTEGER = 1;
+export const DECIMAL = 2;
+/** The value {@link parseNumber} read. */
+export const NUMBER = new Float64Array(1);
+
+/** Bytes that can start a suppression marker: `*`, `<`, `[`, n, N, r, R. */
+const MARKER_START = new Uint8Array(256);
+for (const ch of "*<[nNrR") MARKER_START[ch.charCodeAt(0)] = 1;
 
 /**
- * The number `b[s, e)` spells (sign, digits, a decimal point or comma, an exponent), or NaN.
- * Sets {@link parsedInteger}.
+ * What digits with decimal points (no sign, exponent or space) spell: {@link DECIMAL}, {@link INTEGER}
+ * when the fraction is all zeros (`4.0`), {@link NOT_A_NUMBER} for anything but one point among digits.
+ */
+function dottedKind(b: Uint8Array, s: number, e: number): number {
+  let dot = -1;
+  let zeros = true;
+  for (let i = s; i < e; i++) {
+    const x = b[i]!;
+    if (x < 0x30) {
+      if (dot >= 0) return NOT_A_NUMBER;
+      dot = i;
+    } else if (dot >= 0 && x !== 0x30) zeros = false;
+  }
+  if (dot === s && dot === e - 1) return NOT_A_NUMBER;
+  return zeros ? INTEGER : DECIMAL;
+}
+
+/**
+ * Reads the number `b[s, e)` spells (sign, digits, a decimal point, or comma when `decimalComma`, an
+ * exponent) into `NUMBER[0]`: {@link INTEGER} (no fractional part, so `4.0` too), {@link DECIMAL}, or
+ * {@link NOT_A_NUMBER}.
  */
 export function parseNumber(b: Uint8Array, s: number, e: number, decimalComma: boolean): number {
   let i = s;
@@ -825,32 +933,38 @@ export function parseNumber(b: Uint8Array, s: number, e: number, decimalComma: b
     i++;
   }
   let v = 0;
-  const digitsStart = i;
-  while (i < e && b[i]! >= 0x30 && b[i]! <= 0x39) v = v * 10 + b[i++]! - 0x30;
-  let digits = i - digitsStart;
-  let integer = true;
+  let digits = 0;
+  for (; i < e; i++) {
+    const d = b[i]! - 0x30;
+    if (d < 0 || d > 9) break;
+    v = v * 10 + d;
+    digits++;
+  }
+  let kind = INTEGER;
   if (i < e && (b[i] === 0x2e || (decimalComma && b[i] === 0x2c))) {
     i++;
     let scale = 1;
     let fraction = 0;
-    const fractionStart = i;
-    while (i < e && b[i]! >= 0x30 && b[i]! <= 0x39) {
-      fraction = fraction * 10 + b[i++]! - 0x30;
+    for (; i < e; i++) {
+      const d = b[i]! - 0x30;
+      if (d < 0 || d > 9) break;
+      fraction = fraction * 10 + d;
       scale *= 10;
+      digits++;
     }
-    digits += i - fractionStart;
     if (fraction !== 0) {
-      integer = false;
+      kind = DECIMAL;
       v += fraction / scale;
     }
   }
-  if (digits === 0) return Number.NaN;
+  if (digits === 0) return NOT_A_NUMBER;
   if (i < e && (b[i] === 0x65 || b[i] === 0x45)) {
     const x = Number(String.fromCharCode(...b.subarray(s, e)).replace(",", "."));
-    parsedInteger = Number.isInteger(x);
-    return x;
+    if (Number.isNaN(x)) return NOT_A_NUMBER;
+    NUMBER[0] = x;
+    return Number.isInteger(x) ? INTEGER : DECIMAL;
   }
-  if (i !== e) return Number.NaN;
-  parsedInteger = integer;
-  return negative ? -v : v;
+  if (i !== e) return NOT_A_NUMBER;
+  NUMBER[0] = negative ? -v : v;
+  return kind;
 }

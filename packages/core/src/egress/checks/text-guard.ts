@@ -27,7 +27,9 @@ export class TextGuard {
         this.#offset += b.length;
         return true;
       }
-      if (!isUtf8(this.#carry.subarray(0, this.#need))) return this.#fail(this.#badAt(0));
+      if (!isUtf8(this.#carry.subarray(0, this.#need))) {
+        return this.#fail(`bytes that are not UTF-8 text at byte ${this.#offset - this.#carried + start + 1}`);
+      }
       this.#carried = 0;
     }
     // A lead byte among the last three whose sequence runs past the end is carried to the next chunk.
@@ -41,7 +43,7 @@ export class TextGuard {
       }
       break;
     }
-    if (!isUtf8(b.subarray(start, cut))) return this.#fail(this.#badAt(start));
+    if (!isUtf8(b.subarray(start, cut))) return this.#fail(this.#badAt(firstInvalid(b, start, cut)));
     for (let j = cut; j < b.length; j++) this.#carry[this.#carried++] = b[j]!;
     if (this.#carried > 0) {
       const x = this.#carry[0]!;
@@ -57,11 +59,23 @@ export class TextGuard {
   }
 
   #badAt(from: number): string {
-    return `bytes that are not UTF-8 text after byte ${this.#offset + from}`;
+    return `bytes that are not UTF-8 text at byte ${this.#offset + from + 1}`;
   }
 
   #fail(problem: string): false {
     this.problem = problem;
     return false;
   }
+}
+
+/** Where the first byte that breaks UTF-8 is in `b[s, e)` (called once, on a range known to be invalid). */
+function firstInvalid(b: Uint8Array, s: number, e: number): number {
+  let i = s;
+  while (i < e) {
+    const x = b[i]!;
+    const len = x < 0x80 ? 1 : x >= 0xc2 && x < 0xe0 ? 2 : x >= 0xe0 && x < 0xf0 ? 3 : x >= 0xf0 && x < 0xf5 ? 4 : 0;
+    if (len === 0 || i + len > e || !isUtf8(b.subarray(i, i + len))) return i;
+    i += len;
+  }
+  return s;
 }

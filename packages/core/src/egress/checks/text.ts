@@ -11,6 +11,7 @@
  * CR before it is dropped.
  */
 import { Buffer } from "node:buffer";
+import { trimmedEnd, trimmedStart } from "../../staging/normalise";
 import { isCountName } from "./columns";
 import type { FindingCollector } from "./findings";
 import { anyWordKnown, MAX_LOOKUP_BYTES, reportKnown, reportPatterns } from "./identifiers";
@@ -133,10 +134,8 @@ export class TextCheck {
   /** A line held whole: the line itself is looked up too, then it is one window. */
   #wholeLine(b: Uint8Array, s: number, e: number): void {
     if (e > s && b[e - 1] === CR) e--;
-    let ts = s;
-    let te = e;
-    while (ts < te && b[ts]! <= 0x20) ts++;
-    while (te > ts && b[te - 1]! <= 0x20) te--;
+    const ts = trimmedStart(b, s, e);
+    const te = trimmedEnd(b, ts, e);
     if (this.#known !== null && te > ts && te - ts <= MAX_LOOKUP_BYTES && this.#known.has(b, ts, te)) {
       this.#knownHit = true;
     }
@@ -221,7 +220,7 @@ export class TextCheck {
   #endRun(): void {
     if (this.#runStart > 0 && (this.#runNumeric >= 2 || this.#runPipe)) {
       const from = this.#runStart;
-      const to = this.#line - 1 >= from ? this.#line - 1 : from;
+      const to = Math.max(from, this.#line - 1);
       const lines = from === to ? `line ${from}` : `lines ${from}-${to}`;
       this.#findings.add(
         "numeric_table",
