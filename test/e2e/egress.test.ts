@@ -269,6 +269,12 @@ describe("downloads and release records", () => {
     expect(graph[0]).toMatchObject({ "@id": "ro-crate-metadata.json" });
     expect(graph.find((x) => x["@id"] === "outputs/t.csv")).toMatchObject({ sha256: r.files[0].sha256 });
     expect(graph.find((x) => x["@type"] === "AssessAction")).toMatchObject({ name: "approve" });
+    // It holds no data: it outlives the permit and the crypto-shredding of everything else.
+    await n.call("POST", `/v1/permits/${PERMIT}/revoke`, { token: t.admin, body: { reason: "closed" } });
+    expect(await n.deps.objects.list(`permits/${PERMIT}/`)).toEqual([]);
+    const after = await n.call("GET", `/v1/egress-requests/${r.id}/release-record`, { token: t.auditor });
+    expect(after.status).toBe(200);
+    expect(after.body).toEqual(crate);
   });
 
   it("never puts output content into the audit trail or the logs", async () => {
