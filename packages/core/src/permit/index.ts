@@ -216,8 +216,11 @@ const reinstate = (deps: D, actor: Actor, id: string, reason?: string) =>
   adminChange(deps, actor, id, "normal", "reinstated", reason);
 async function revoke(deps: D, actor: Actor, id: string, reason: string) {
   const permit = await adminChange(deps, actor, id, "revoked", "revoked", reason);
-  await destroyKey(deps, actor.sub, id, "revoked");
-  return permit;
+  // The revoke is committed whatever happens next. If shredding cannot finish now (a workspace still
+  // stopping, the database busy), the sweeper retries it and reports the failure; the permit shows no
+  // keyDestroyedAt until it is done.
+  const shredded = await destroyKey(deps, actor.sub, id, "revoked").catch(() => false);
+  return shredded ? permitView(await mustGet(deps.store, "permit", id), deps.clock.now()) : permit;
 }
 
 /** Whether the permit's data is due for crypto-shredding: revoked, or expired for longer than the grace. */
@@ -236,8 +239,12 @@ async function destroyKey(deps: D, actorSub: string, id: string, why: "revoked" 
   const found = await deps.store.get("permit", id);
   if (!found || found.item.keyDestroyedAt) return false;
   // Live workspaces must be gone first: their plaintext views would outlive the key.
-  const live = await liveWorkspaces(deps, id);
-  for (const w of live) await completeStop(deps, actorSub, w.item.id);
+  for (const w of await liveWorkspaces(deps, id)) await completeStop(deps, actorSub, w.item.id);
+  if ((await liveWorkspaces(deps, id)).length > 0) {
+    // A workspace the cascade has not ended yet (only a failed cascade leaves one): the sweeper ends it
+    // and comes back; shredding under a live view would leave its plaintext without a key.
+    throw new ConflictError("permit.workspaces_live", `permit ${id} still has live workspaces; retried by the sweeper`);
+  }
   // Nothing can leave once the keys are gone: open requests end here (already approved ones stay recorded).
   await cancelOpenRequests(deps, actorSub, id, why === "revoked" ? "permit_revoked" : "permit_data_destroyed");
   const destroyed = await deps.keys.destroyPermitKey(id);
