@@ -295,6 +295,17 @@ describe("downloads and release records", () => {
     expect(JSON.stringify(audit.body)).not.toContain("ana.silva");
     expect(JSON.stringify(r)).not.toContain("ana.silva"); // findings name the rule, not the value
     expect(lines.join("\n")).not.toContain(MARKER);
+    // A download link is a credential: the request log names the route, never the link's secret.
+    await writeOutputs({ "ok.csv": "group,n\na,25\n" });
+    const ok = (await request(["outputs/ok.csv"])).body;
+    await reviewAs(t.rui, ok.id, "approve");
+    const link = new URL(
+      (await n.call("POST", `/v1/egress-requests/${ok.id}/downloads`, { token: t.alice })).body.files[0].url,
+    );
+    expect((await n.app.request(link.pathname)).status).toBe(200);
+    const secret = link.pathname.split("/").at(-1) as string;
+    expect(lines.some((l) => l.includes("/dl/"))).toBe(true);
+    expect(lines.join("\n")).not.toContain(secret);
     expect(filesContaining([n.dataDir], [MARKER])).toEqual([]);
   });
 });

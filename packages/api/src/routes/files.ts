@@ -32,8 +32,10 @@ export function fileRoutes(app: App, deps: ApiDeps): void {
       } catch {
         return problemResponse(c, problem(400, "file.invalid_path", "the path is not valid percent-encoding"));
       }
+      const id = IdParam("id").safeParse({ id: c.req.param("id") });
+      if (!id.success) return problemResponse(c, problem(400, "request.invalid", "the workspace id is invalid"));
       const bytes = new Uint8Array(await c.req.arrayBuffer());
-      return c.json(await Files.upload(deps, c.get("actor"), c.req.param("id"), path, bytes), 201);
+      return c.json(await Files.upload(deps, c.get("actor"), id.data.id as string, path, bytes), 201);
     },
   );
   app.openAPIRegistry.registerPath({
