@@ -1,36 +1,12 @@
-/**
- * Egress check figures over a synthetic aggregate table generated in memory (no disk):
- * `region,sex,age_group,icd10,year,n,mean_age,sd_age,rate_per_100k`, ~75-byte rows, with UTF-8 region
- * names (some of several words), a count column in multiples of 5 with an occasional `<10` or small
- * count, and statistics rounded to one decimal. A 64 MiB pool of rows (~900,000 rows drawn at random) is
- * cut into 64 KiB pieces, as a file stream yields them, and cycled up to the size wanted.
- *
- * (a) throughput: `checkFile` with every rule on (roundTo 5, zeros review, two identifier column names,
- *     a `knownIdentifier` backed by a real IdentifierSet of 400,000 staged values) over
- *     `SPE_BENCH_EGRESS_MB` (default 1024) MB, beside a plain streaming read that only splits the same
- *     bytes into lines (node:readline over the same pieces), back to back over three rounds: MB/s
- *     (target >= 100) and the median of the rounds' ratios to readline (target >= 0.3). Reported beside
- *     it, not as the target: the ratio to a hand-rolled splitter (TextDecoder + String#split, no events),
- *     about three times faster than readline and near the speed of any byte loop in JavaScript here.
- *     Diagnostics over a quarter of the size: a memchr line count (no strings), the CSV tokenizer alone,
- *     the checks without the identifier set, and an all-distinct worst case (every count and statistic
- *     distinct, so that the identifier-set cache misses and each cell costs an HMAC).
- * (b) peak RSS (VmHWM) of a child process that builds its identifier set and a 4 MiB pool, then checks
- *     10 MB and, in another child, the full size: flat, target < 150 MB (node with tsx alone is ~75 MB).
- *
- * `node --import tsx bench/egress.ts --rss-child MB` is that child: it prints
- * `{ baselineRssMb, maxRssMb, seconds, verdict }` on stdout.
- */
-import { fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { checkFile } from "../packages/core/src/egress/checks";
 import { CsvReader } from "../packages/core/src/egress/checks/csv-reader";
+import { mulberry32 as rng } from "../packages/core/src/prng";
 import { IdentifierSet, Pseudonymiser } from "../packages/core/src/staging";
-import { emit, median, peakRssKb, progress, round } from "./util";
+import { emit, inChild, median, peakRssKb, progress, type RssReport, round, rssFigure } from "./util";
 
 const MB = Number(process.env.SPE_BENCH_EGRESS_MB ?? 1024);
 const SMALL_MB = Math.min(10, MB);
@@ -57,16 +33,6 @@ const REGIONS = [
 ];
 const AGE_GROUPS = ["0-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "70-79", "80+"];
 const ICD10 = Array.from({ length: 40 }, (_, i) => `C${String(i * 2 + 10).padStart(2, "0")}.${i % 10}`);
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * `mb` MiB of rows (no header). `distinct`: the worst case for the identifier-set cache, where counts and
@@ -292,49 +258,13 @@ async function throughputFigure(): Promise<void> {
 
 // ---- (b) peak RSS ------------------------------------------------------------------------------------------
 
-interface RssReport {
-  baselineRssMb: number;
-  maxRssMb: number;
-  seconds: number;
+interface EgressRssReport extends RssReport {
   verdict: string;
 }
 
-async function rssInChild(mb: number): Promise<RssReport> {
-  const child = fork(fileURLToPath(import.meta.url), ["--rss-child", String(mb)], {
-    stdio: ["ignore", "pipe", "inherit", "ipc"],
-  });
-  let out = "";
-  child.stdout!.on("data", (d: Buffer) => {
-    out += d.toString("utf8");
-  });
-  const [code] = await once(child, "close");
-  if (code !== 0) throw new Error(`egress RSS child exited with ${code}`);
-  return JSON.parse(out.trim()) as RssReport;
-}
+const rssInChild = (mb: number) => inChild<EgressRssReport>(import.meta.url, mb, "egress");
 
-async function rssFigure(): Promise<void> {
-  const sizes = [...new Set([SMALL_MB, MB])];
-  const reports: RssReport[] = [];
-  for (const mb of sizes) {
-    progress(`egress: peak RSS of checkFile over ${mb} MB (child process)`);
-    reports.push(await rssInChild(mb));
-  }
-  const small = reports[0]!;
-  const full = reports.at(-1)!;
-  emit({
-    bench: "egress",
-    figure: "peak_rss",
-    small_mb: SMALL_MB,
-    full_mb: MB,
-    small_max_rss_mb: small.maxRssMb,
-    full_max_rss_mb: full.maxRssMb,
-    baseline_rss_mb: full.baselineRssMb,
-    growth_mb: round(full.maxRssMb - small.maxRssMb, 1),
-    full_mb_per_s: round(MB / full.seconds, 1),
-    target: `max_rss_mb < ${RSS_TARGET_MB} at both sizes`,
-    met: small.maxRssMb < RSS_TARGET_MB && full.maxRssMb < RSS_TARGET_MB,
-  });
-}
+const peakRss = () => rssFigure("egress", "checkFile", rssInChild, SMALL_MB, MB, RSS_TARGET_MB);
 
 /** The child: one check over `mb` MB (a 4 MiB pool, so that the input is not what is measured). */
 async function rssChild(mb: number): Promise<void> {
@@ -343,7 +273,7 @@ async function rssChild(mb: number): Promise<void> {
   const baseline = process.memoryUsage().rss;
   const t0 = now();
   const result = await check(rows, mb, set);
-  const report: RssReport = {
+  const report: EgressRssReport = {
     baselineRssMb: round(baseline / MiB, 1),
     maxRssMb: round(peakRssKb() / 1024, 1),
     seconds: round((now() - t0) / 1000, 2),
@@ -355,7 +285,7 @@ async function rssChild(mb: number): Promise<void> {
 export async function runEgress(): Promise<void> {
   progress(`egress: ${MB} MB inputs (SPE_BENCH_EGRESS_MB)`);
   await throughputFigure();
-  await rssFigure();
+  await peakRss();
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === "--rss-child") {

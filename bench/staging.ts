@@ -1,28 +1,7 @@
-/**
- * Staging figures, each beside a baseline measured in the same run, over a synthetic CSV generated on the
- * fly (no disk): 100-byte rows `visit_id,patient_id,national_id,visit_date,code,value,"note"` with two
- * identifier columns.
- *
- * (a) encrypt: `encryptStream` over `SPE_BENCH_STAGING_MB` (default 1024) MB of CSV to a discarding sink,
- *     beside raw AES-256-GCM (one createCipheriv, `update` over the same pieces), in back-to-back pairs over
- *     five rounds after a warm-up: the median of the pairs' ratios, target >= 0.8.
- * (b) pseudonymise: `pseudonymiseCsv` + `encryptStream`, rows/s and MB/s, target >= 100 MB/s, twice: every
- *     identifier distinct (the worst case: two HMACs per row, nothing to cache) and 20 rows per patient (a
- *     population of 1000 patients recurring over each block of 20,000 rows, as visits of a period do).
- *     Then, as diagnostics: the same with the identifier set fed (two more HMACs per identifier, as staging
- *     does), and a cost breakdown (scan alone, one HMAC, node's createHmac).
- * (c) peak RSS of the pseudonymising pipeline (distinct identifiers, with the digest tee) in a child process
- *     at 100 MB and at the full size: flat, target < 150 MB at both.
- *
- * `node --import tsx bench/staging.ts --rss-child MB` is that child: it runs the pipeline once and prints
- * `{ baselineRssMb, maxRssMb, seconds }` on stdout.
- */
-import { fork } from "node:child_process";
 import { createCipheriv, createHmac, randomBytes } from "node:crypto";
-import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { encryptStream, IdentifierSet, measured, Pseudonymiser, pseudonymiseCsv } from "../packages/core/src/staging";
-import { emit, median, peakRssKb, progress, round } from "./util";
+import { emit, inChild, median, peakRssKb, progress, type RssReport, round, rssFigure } from "./util";
 
 const MB = Number(process.env.SPE_BENCH_STAGING_MB ?? 1024);
 const SMALL_MB = Math.min(100, MB);
@@ -291,49 +270,9 @@ async function diagnostics(encryptMbs: number): Promise<void> {
 
 // ---- (c) peak RSS -------------------------------------------------------------------------------------
 
-interface RssReport {
-  baselineRssMb: number;
-  maxRssMb: number;
-  seconds: number;
-}
+const rssInChild = (mb: number) => inChild<RssReport>(import.meta.url, mb, "staging");
 
-async function rssInChild(mb: number): Promise<RssReport> {
-  const child = fork(fileURLToPath(import.meta.url), ["--rss-child", String(mb)], {
-    stdio: ["ignore", "pipe", "inherit", "ipc"],
-    // tsx is inherited through execArgv (--import tsx).
-  });
-  let out = "";
-  child.stdout!.on("data", (d: Buffer) => {
-    out += d.toString("utf8");
-  });
-  const [code] = await once(child, "close"); // after stdout has been read to its end
-  if (code !== 0) throw new Error(`staging RSS child exited with ${code}`);
-  return JSON.parse(out.trim()) as RssReport;
-}
-
-async function rssFigure(): Promise<void> {
-  const sizes = [...new Set([SMALL_MB, MB])];
-  const reports: RssReport[] = [];
-  for (const mb of sizes) {
-    progress(`staging: peak RSS of the pipeline over ${mb} MB (child process)`);
-    reports.push(await rssInChild(mb));
-  }
-  const small = reports[0]!;
-  const full = reports.at(-1)!;
-  emit({
-    bench: "staging",
-    figure: "peak_rss",
-    small_mb: SMALL_MB,
-    full_mb: MB,
-    small_max_rss_mb: small.maxRssMb,
-    full_max_rss_mb: full.maxRssMb,
-    baseline_rss_mb: full.baselineRssMb,
-    growth_mb: round(full.maxRssMb - small.maxRssMb, 1),
-    full_mb_per_s: round(MB / full.seconds, 1),
-    target: `max_rss_mb < ${RSS_TARGET_MB} at both sizes`,
-    met: small.maxRssMb < RSS_TARGET_MB && full.maxRssMb < RSS_TARGET_MB,
-  });
-}
+const peakRss = () => rssFigure("staging", "the pipeline", rssInChild, SMALL_MB, MB, RSS_TARGET_MB);
 
 /** The child: the whole staging pipeline (pseudonymise, digest, encrypt) once, then its peak RSS. */
 async function rssChild(mb: number): Promise<void> {
@@ -359,7 +298,7 @@ export async function runStaging(): Promise<void> {
   await pseudonymiseFigure("pseudonymise_distinct", distinct, "all distinct", MB);
   await pseudonymiseFigure("pseudonymise_repeated", repeated, "20 rows per patient", MB);
   await diagnostics(encryptMbs);
-  await rssFigure();
+  await peakRss();
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === "--rss-child") {

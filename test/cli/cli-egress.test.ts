@@ -8,21 +8,13 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { main } from "@spe/cli";
 import { type RunningServer, serve } from "@spe/local";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { forTerminal } from "../../packages/cli/src/commands/egress";
+import { type Run, spe } from "../helpers/cli";
 import { launchReady, seedWorld, type World } from "../helpers/fixtures";
 import { runJob } from "../helpers/jobs";
 import { makeNode, type TestNode } from "../helpers/node";
-
-const ENV_KEYS = ["SPE_URL", "SPE_TOKEN", "SPE_DATA_DIR"] as const;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 const sha256 = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
 
@@ -34,24 +26,8 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 let dirs = 0;
 const freshDir = () => join(tmp, `d${++dirs}`);
 
-/** Runs `spe <args>` in-process against `url` with `token` (environment restored afterwards). */
-async function speAt(url: string, args: string[], token: string): Promise<Run> {
-  const saved = ENV_KEYS.map((k) => [k, process.env[k]] as const);
-  process.env.SPE_URL = url;
-  process.env.SPE_TOKEN = token;
-  delete process.env.SPE_DATA_DIR;
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  try {
-    const code = await main(args, { stdout: (t) => stdout.push(t), stderr: (t) => stderr.push(t) });
-    return { code, stdout: stdout.join(""), stderr: stderr.join("") };
-  } finally {
-    for (const [k, v] of saved) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
-}
+/** Runs `spe <args>` in-process against `url` with `token`. */
+const speAt = (url: string, args: string[], token: string): Promise<Run> => spe(args, { url, token });
 
 describe("spe egress against a running node", () => {
   let node: TestNode;

@@ -8,41 +8,13 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { main } from "@spe/cli";
 import { type RunningServer, serve } from "@spe/local";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spe } from "../helpers/cli";
 import { makeNode, type TestNode } from "../helpers/node";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const ENV_KEYS = ["SPE_URL", "SPE_TOKEN", "SPE_DATA_DIR"] as const;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `spe <args>` in-process with the given environment (restored afterwards), capturing its output. */
-async function spe(args: string[], env: { url?: string; token?: string } = {}): Promise<Run> {
-  const saved = ENV_KEYS.map((k) => [k, process.env[k]] as const);
-  const set = (k: string, v: string | undefined) => {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  };
-  set("SPE_URL", env.url);
-  set("SPE_TOKEN", env.token);
-  set("SPE_DATA_DIR", undefined);
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  try {
-    const code = await main(args, { stdout: (t) => stdout.push(t), stderr: (t) => stderr.push(t) });
-    return { code, stdout: stdout.join(""), stderr: stderr.join("") };
-  } finally {
-    for (const [k, v] of saved) set(k, v);
-  }
-}
-
 /** A port nothing listens on: bound, then released. */
 async function closedPort(): Promise<number> {
   const srv = createServer();

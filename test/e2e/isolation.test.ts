@@ -341,6 +341,7 @@ describe("uploads", () => {
     const w = await launchReady(n, t.alice, PERMIT);
     expect((await upload(w.id, "big.bin", Buffer.alloc(1024 * 1024 + 1))).status).toBe(413);
     expect((await upload(w.id, "x.py", "1", t.carol)).status).toBe(404);
+    expect((await upload("x".repeat(200), "x.py", "1")).status).toBe(400);
     expect((await upload(w.id, "ok.py", "1")).status).toBe(201);
   });
 });
@@ -409,22 +410,27 @@ describe("termination and crypto-shredding", () => {
 });
 
 describe("runtime availability", () => {
+  /** A dataset without identifier columns and permit `P` on another node; @returns alice's token. */
+  async function minimalPermit(m: TestNode): Promise<string> {
+    const admin = await m.token("ana", "admin");
+    await m.call("POST", "/v1/datasets", {
+      token: admin,
+      body: {
+        id: "ds-onc",
+        title: "Oncology",
+        holder: "Registry",
+        source: pathToFileURL(join(holder, "oncology")).href,
+        format: "csv",
+      },
+    });
+    await m.call("POST", "/v1/permits", { token: admin, body: permitBody(m, { id: "P", datasets: ["ds-onc"] }) });
+    return m.token("alice", "researcher");
+  }
+
   it("refuses launches with runtime.unavailable and the install command when bubblewrap is missing", async () => {
     const m = makeNode({ sourceRoots: [holder], bwrapPath: null });
     try {
-      const admin = await m.token("ana", "admin");
-      const alice = await m.token("alice", "researcher");
-      await m.call("POST", "/v1/datasets", {
-        token: admin,
-        body: {
-          id: "ds-onc",
-          title: "Oncology",
-          holder: "Registry",
-          source: pathToFileURL(join(holder, "oncology")).href,
-          format: "csv",
-        },
-      });
-      await m.call("POST", "/v1/permits", { token: admin, body: permitBody(m, { id: "P", datasets: ["ds-onc"] }) });
+      const alice = await minimalPermit(m);
       const r = await m.call("POST", "/v1/permits/P/workspaces", { token: alice, body: { hours: 1 } });
       expect(r.status).toBe(503);
       expect(r.body).toMatchObject({ code: "runtime.unavailable" });
@@ -438,19 +444,7 @@ describe("runtime availability", () => {
   it("marks every workspace of the unsandboxed development runtime with isolation none", async () => {
     const m = makeNode({ sourceRoots: [holder], runtime: "unsafe-process" });
     try {
-      const admin = await m.token("ana", "admin");
-      const alice = await m.token("alice", "researcher");
-      await m.call("POST", "/v1/datasets", {
-        token: admin,
-        body: {
-          id: "ds-onc",
-          title: "Oncology",
-          holder: "Registry",
-          source: pathToFileURL(join(holder, "oncology")).href,
-          format: "csv",
-        },
-      });
-      await m.call("POST", "/v1/permits", { token: admin, body: permitBody(m, { id: "P", datasets: ["ds-onc"] }) });
+      const alice = await minimalPermit(m);
       const w = await launchReady(m, alice, "P");
       expect((await m.call("GET", `/v1/workspaces/${w.id}`, { token: alice })).body.isolation).toBe("none");
       expect((await runJob(m, alice, w.id, ["cat", "data/ds-onc/registry.csv"])).stdout).toContain(RARE);

@@ -8,6 +8,7 @@ export * from "./job";
 export * from "./paging";
 export * from "./permit";
 export * from "./ports";
+export * from "./prng";
 export * from "./schema-common";
 export * from "./state-machine";
 export * from "./sweep";

@@ -13,6 +13,7 @@ import {
   type Deps,
   Files,
   LIVE_STATUSES,
+  mulberry32,
   Permit,
   PermitInput,
   Workspace,
@@ -30,18 +31,6 @@ export const DEMO_USERS = {
   auditor: "otto",
 } as const;
 
-/** Mulberry32: a tiny seeded PRNG, so every node gets the same synthetic rows. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const DISTRICTS = ["Porto", "Lisboa", "Braga", "Coimbra", "Aveiro", "Faro", "Setúbal", "Viseu", "Leiria", "Évora"];
 const ICD10 = ["C18.9", "C34.1", "C50.9", "C61", "C67.9", "C16.9", "C25.9", "C43.9", "C56", "C73"];
 const STAGES = ["I", "II", "III", "IV"];
@@ -55,7 +44,7 @@ function nif(rand: () => number): string {
 }
 
 export function demoRegistryCsv(rows = 4000): string {
-  const rand = prng(20260101);
+  const rand = mulberry32(20260101);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)] as T;
   const lines = ["patient_id,nif,birth_date,sex,district,icd10,stage,diagnosis_year,survival_months,vital_status"];
   for (let i = 1; i <= rows; i++) {

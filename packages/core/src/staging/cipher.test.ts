@@ -1,24 +1,15 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { mulberry32 as rng } from "../prng";
 import { DEFAULT_CHUNK_BYTES, decryptStream, encryptStream } from "./cipher";
 import { IntegrityError } from "./errors";
+import { collect, whole } from "./test-streams";
 
 const KEY = randomBytes(32);
 const BINDING = "permit/P-1/workspace/ws-1/staging/ds-1/visits.csv";
 const CHUNK = 1000;
 const HEADER = 4 + 1 + 4 + 16 + 2 + Buffer.byteLength(BINDING);
 const RECORD = 12 + CHUNK + 16;
-
-/** A deterministic PRNG, so a failing split can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Yields `bytes` in pieces of random sizes: single bytes, small pieces and pieces larger than a chunk. */
 async function* split(bytes: Uint8Array, seed: number): AsyncGenerator<Uint8Array> {
@@ -30,16 +21,6 @@ async function* split(bytes: Uint8Array, seed: number): AsyncGenerator<Uint8Arra
     yield bytes.slice(p, p + n);
     p += n;
   }
-}
-
-async function* whole(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
-  if (bytes.length > 0) yield bytes;
-}
-
-async function collect(source: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const parts: Uint8Array[] = [];
-  for await (const p of source) parts.push(p);
-  return Buffer.concat(parts);
 }
 
 const seal = (plain: Uint8Array, chunkBytes = CHUNK) =>

@@ -1,22 +1,14 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { mulberry32 as rng } from "../prng";
 import { CsvPseudonymiser, type PseudonymiseCsvOptions, pseudonymiseCsv } from "./csv-pseudonymise";
 import { Pseudonymiser } from "./pseudonym";
+import { collect, whole } from "./test-streams";
 
 const KEY = randomBytes(32);
 const pseudonymiser = new Pseudonymiser(KEY);
 const ps = (v: string) => pseudonymiser.pseudonym(v);
 const enc = new TextEncoder();
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Yields `bytes` in pieces of 1 to `max` bytes. */
 async function* split(bytes: Uint8Array, seed: number, max = 9): AsyncGenerator<Uint8Array> {
@@ -26,16 +18,6 @@ async function* split(bytes: Uint8Array, seed: number, max = 9): AsyncGenerator<
     yield bytes.slice(p, p + n);
     p += n;
   }
-}
-
-async function* whole(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
-  if (bytes.length > 0) yield bytes;
-}
-
-async function collect(source: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const parts: Uint8Array[] = [];
-  for await (const p of source) parts.push(p);
-  return Buffer.concat(parts);
 }
 
 type Opts = Omit<PseudonymiseCsvOptions, "pseudonymiser"> & { pseudonymiser?: Pseudonymiser };

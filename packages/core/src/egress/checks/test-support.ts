@@ -3,8 +3,11 @@
  * that checks a file whole and under several random splits and insists that every split agrees.
  */
 import { expect } from "vitest";
+import { mulberry32 } from "../../prng";
 import { checkFile } from "./check-file";
 import type { CheckPolicy, FileCheck } from "./types";
+
+export const rng = mulberry32;
 
 export const POLICY: CheckPolicy = {
   minCellCount: 10,
@@ -14,16 +17,6 @@ export const POLICY: CheckPolicy = {
 };
 
 export const enc = new TextEncoder();
-
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Yields `bytes` in pieces of 1 to `max` bytes. */
 export async function* pieces(bytes: Uint8Array, seed: number, max = 9): AsyncGenerator<Uint8Array> {
