@@ -228,6 +228,16 @@ describe("jobs", () => {
     for (const id of ids) expect((await waitJob(n, t.alice, w.id, id)).status).toBe("succeeded");
   });
 
+  it("still starts jobs when home/ is too big to list (recorded as such in the audit trail)", async () => {
+    const w = await launchReady(n, t.alice, PERMIT);
+    const many =
+      "import os\nos.makedirs('home/venv', exist_ok=True)\nfor i in range(20001): open(f'home/venv/{i}', 'w').close()";
+    expect((await runJob(n, t.alice, w.id, ["python3", "-c", many])).status).toBe("succeeded");
+    expect((await runJob(n, t.alice, w.id, ["true"])).status).toBe("succeeded");
+    const audit = await n.call("GET", `/v1/audit?workspaceId=${w.id}&action=job.started`, { token: t.auditor });
+    expect(audit.body.items.at(-1).details).toMatchObject({ homeFiles: -1, homeSha256: null });
+  });
+
   it("kills a job past its timeout", async () => {
     const w = await launchReady(n, t.alice, PERMIT);
     const job = await runJob(n, t.alice, w.id, ["sleep", "30"], { timeoutSeconds: 1 });

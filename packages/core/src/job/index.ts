@@ -88,7 +88,7 @@ async function pump(deps: Deps, workspaceId: string): Promise<void> {
       if (open.filter((j) => j.item.status === "running").length >= MAX_RUNNING_JOBS) return null;
       const next = open.find((j) => j.item.status === "queued");
       if (!next) return null;
-      const home = await deps.runtime.listFiles(workspaceId, "home");
+      const home = await homeDigest(deps, workspaceId);
       const item = jobTransition(next.item, "running", { startedAt: deps.clock.now().toISOString() });
       await deps.store.commit({
         writes: [
@@ -98,8 +98,7 @@ async function pump(deps: Deps, workspaceId: string): Promise<void> {
         audit: [
           jobEvent(RUNNER, "job.started", item, {
             commandSha256: sha256Hex(canonicalJson(item.command)),
-            homeSha256: sha256Hex(canonicalJson(home.map((f) => [f.path, f.sha256]))),
-            homeFiles: home.length,
+            ...home,
           }),
         ],
       });
@@ -132,6 +131,20 @@ async function pump(deps: Deps, workspaceId: string): Promise<void> {
       });
       if (!(err instanceof DomainError)) throw err;
     }
+  }
+}
+
+/**
+ * What went in: a digest of `home/` (paths and hashes). A home too big to list (a virtualenv, say) must
+ * not stop jobs from starting: it is recorded as such.
+ */
+async function homeDigest(deps: Deps, workspaceId: string): Promise<{ homeSha256: string | null; homeFiles: number }> {
+  try {
+    const home = await deps.runtime.listFiles(workspaceId, "home");
+    return { homeSha256: sha256Hex(canonicalJson(home.map((f) => [f.path, f.sha256]))), homeFiles: home.length };
+  } catch (err) {
+    if (err instanceof DomainError && err.kind === "too_large") return { homeSha256: null, homeFiles: -1 };
+    throw err;
   }
 }
 
