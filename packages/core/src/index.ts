@@ -12,5 +12,6 @@ export * from "./prng";
 export * from "./schema-common";
 export * from "./state-machine";
 export * from "./sweep";
+export * from "./system";
 export * from "./usecase";
 export * from "./workspace";

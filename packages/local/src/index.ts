@@ -1,5 +1,6 @@
 /** @spe/local: the single-node adapters and composition root. */
 
+export { randomIds, systemClock } from "@spe/core";
 export { DEMO_DATASET_ID, DEMO_PERMIT_ID, DEMO_USERS, demoRegistryCsv, seedDemo } from "./demo";
 export { InProcessDispatcher } from "./dispatcher";
 export { FileObjectStore } from "./file-object-store";
@@ -11,5 +12,4 @@ export { createNode, dataPaths, defaultRunDir, type NodeOptions, type SpeNode } 
 export { SandboxRuntime } from "./sandbox-runtime";
 export { type RunningServer, serve } from "./serve";
 export { SqliteStore } from "./sqlite-store";
-export { randomIds, systemClock } from "./system";
 export { TimerScheduler } from "./timer-scheduler";

@@ -15,8 +15,10 @@ import {
   LIVE_STATUSES,
   listAll,
   type Policy,
+  randomIds,
   sealHead,
   sweep,
+  systemClock,
   Workspace,
 } from "@spe/core";
 import { InProcessDispatcher } from "./dispatcher";
@@ -27,7 +29,7 @@ import { FileMasterKey, LocalKeyService } from "./local-key-service";
 import { LocalSigner, loadOrCreateKey, type NodeKey } from "./local-keys";
 import { SandboxRuntime } from "./sandbox-runtime";
 import { SqliteStore } from "./sqlite-store";
-import { randomIds, systemClock } from "./system";
+
 import { TimerScheduler } from "./timer-scheduler";
 
 export interface NodeOptions {

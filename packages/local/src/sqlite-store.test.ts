@@ -1,10 +1,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type AuditEvent, ConcurrentUpdateError, verifyRecords, type Workspace } from "@spe/core";
+import { type AuditEvent, ConcurrentUpdateError, systemClock, verifyRecords, type Workspace } from "@spe/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SqliteStore } from "./sqlite-store";
-import { systemClock } from "./system";
 
 let dir: string;
 let store: SqliteStore;

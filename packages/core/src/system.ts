@@ -1,6 +1,6 @@
-/** Clock and id generator of a node. */
+/** Clock and id generator of a deployment (a node or a Lambda function). */
 import { randomBytes } from "node:crypto";
-import type { Clock, Ids } from "@spe/core";
+import type { Clock, Ids } from "./ports";
 
 export const systemClock: Clock = { now: () => new Date() };
 

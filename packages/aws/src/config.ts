@@ -1,0 +1,70 @@
+/**
+ * What the AWS composition roots (functions/*.ts) need to know about the deployment: names and ARNs the
+ * stacks (stacks/*.ts) pass to every function as environment variables. Read and validated once, at cold
+ * start, by `readAwsConfig`; adapters take these values as explicit options and never read the environment.
+ */
+import { z } from "zod";
+
+const arn = z.string().startsWith("arn:");
+const list = z
+  .string()
+  .transform((s) => s.split(",").map((x) => x.trim()))
+  .pipe(z.array(z.string().min(1)).min(1));
+
+/** The environment variables, by name, with what the stacks put in them. */
+export const AwsEnv = z.object({
+  /** The SST stage, e.g. `prod`: part of every runtime-created name (key aliases, roles, schedules). */
+  SPE_STAGE: z.string().regex(/^[a-z0-9-]{1,24}$/),
+  /** The single DynamoDB table (state, audit chain, idempotency, wrapped permit keys). */
+  SPE_TABLE_NAME: z.string().min(3),
+  /** Encrypted staged datasets, identifier sets, job logs, archived outputs. */
+  SPE_BUCKET_STAGING: z.string().min(3),
+  /** Archived outputs of terminated workspaces. */
+  SPE_BUCKET_OUTPUTS: z.string().min(3),
+  /** Egress snapshots awaiting review. */
+  SPE_BUCKET_QUARANTINE: z.string().min(3),
+  /** Approved releases, served by presigned GET. */
+  SPE_BUCKET_RELEASES: z.string().min(3),
+  /** Live workspace areas (`data/` `home/` `outputs/`) that the ECS tasks sync. */
+  SPE_BUCKET_WORKSPACES: z.string().min(3),
+  /** Buckets dataset sources (`s3://bucket/prefix`) may name; anything else is refused. */
+  SPE_DATASET_BUCKETS: list,
+  /** The KMS asymmetric key (ECC_NIST_P256, SIGN_VERIFY) that signs audit seals. */
+  SPE_AUDIT_KEY_ARN: arn,
+  /** ECS cluster, workspace task definition, its container name and the networking of its tasks. */
+  SPE_CLUSTER_ARN: arn,
+  SPE_TASK_DEFINITION_ARN: arn,
+  SPE_CONTAINER_NAME: z.string().min(1).default("workspace"),
+  SPE_WORKSPACE_SUBNETS: list,
+  SPE_WORKSPACE_SECURITY_GROUP: z.string().startsWith("sg-"),
+  /** The managed policy that caps every per-permit task role (permissions boundary). */
+  SPE_TASK_ROLE_BOUNDARY_ARN: arn,
+  /** Path under which per-permit task roles are created, e.g. `/spe/prod/`. */
+  SPE_TASK_ROLE_PATH: z.string().regex(/^\/([\w+=,.@-]+\/)*$/),
+  /** Log group of the workspace tasks (awslogs), where job stdout/stderr is read from. */
+  SPE_WORKSPACE_LOG_GROUP: z.string().min(1),
+  /** EventBridge Scheduler group and the role it assumes to invoke the expiry function. */
+  SPE_SCHEDULE_GROUP: z.string().min(1),
+  SPE_SCHEDULER_ROLE_ARN: arn,
+  SPE_EXPIRE_FUNCTION_ARN: arn,
+  /** The function that provisions a workspace (staging + start), invoked asynchronously by the API. */
+  SPE_PROVISION_FUNCTION_NAME: z.string().min(1),
+  /** Cognito: issuer and JWKS of the user pool. */
+  SPE_JWT_ISSUER: z.string().url(),
+  SPE_JWT_JWKS_URL: z.string().url(),
+  SPE_KEY_GRACE_DAYS: z.coerce.number().int().min(0).max(180).default(30),
+});
+export type AwsConfig = z.infer<typeof AwsEnv>;
+
+/**
+ * Reads the deployment's configuration from the environment.
+ * @throws Error naming every missing or malformed variable (the stacks set them all).
+ */
+export function readAwsConfig(env: Record<string, string | undefined> = process.env): AwsConfig {
+  const parsed = AwsEnv.safeParse(env);
+  if (!parsed.success) {
+    const names = parsed.error.issues.map((i) => `${String(i.path[0])} (${i.message})`);
+    throw new Error(`the function's environment is incomplete: ${names.join(", ")}; the stacks (stacks/*.ts) set it`);
+  }
+  return parsed.data;
+}
