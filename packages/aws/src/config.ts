@@ -25,6 +25,8 @@ export const AwsEnv = z.object({
   SPE_BUCKET_QUARANTINE: z.string().min(3),
   /** Approved releases, served by presigned GET. */
   SPE_BUCKET_RELEASES: z.string().min(3),
+  /** The audit archive (S3 Object Lock, COMPLIANCE mode): batches of the chain and its seals. */
+  SPE_BUCKET_AUDIT_ARCHIVE: z.string().min(3),
   /** Live workspace areas (`data/` `home/` `outputs/`) that the ECS tasks sync. */
   SPE_BUCKET_WORKSPACES: z.string().min(3),
   /** Buckets dataset sources (`s3://bucket/prefix`) may name; anything else is refused. */

@@ -1,0 +1,9 @@
+/**
+ * Lambda entrypoint (placeholder until the AWS adapters are composed here): the stacks point at
+ * `functions/provision.handler`.
+ */
+import { adapterPending } from "./lib/unavailable";
+
+export async function handler(): Promise<never> {
+  throw adapterPending();
+}
