@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { createApp } from "@spe/api";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { launchReady, permitBody } from "../helpers/fixtures";
 import { filesContaining, runJob } from "../helpers/jobs";
@@ -256,6 +257,36 @@ describe("downloads and release records", () => {
       "denied",
       "denied",
     ]);
+  });
+
+  it("redirects a link to the offloaded copy when the deployment offloads downloads (AWS: presigned GET)", async () => {
+    await setup();
+    const content = "group,n\na,25\nb,40\n";
+    await writeOutputs({ "t.csv": content });
+    const r = (await request(["outputs/t.csv"])).body;
+    await reviewAs(t.rui, r.id, "approve");
+    const offloaded: { grantId: string; permitId: string; sha256: string; text: string }[] = [];
+    const app = createApp({
+      ...n.deps,
+      offloadDownload: async (f) => {
+        const chunks: Uint8Array[] = [];
+        for await (const c of f.body) chunks.push(c);
+        offloaded.push({ ...f, text: Buffer.concat(chunks).toString() });
+        return `https://bucket.example/${f.grantId}?X-Amz-Expires=60`;
+      },
+    });
+    const links = await n.call("POST", `/v1/egress-requests/${r.id}/downloads`, { token: t.alice });
+    const url = new URL(links.body.files[0].url);
+    const res = await app.request(url.pathname);
+    expect(res.status).toBe(302);
+    expect(res.headers.get("location")).toMatch(/^https:\/\/bucket\.example\/dl-/);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    expect(offloaded).toMatchObject([{ permitId: PERMIT, sha256: r.files[0].sha256, text: content }]);
+    // The use was spent and audited like a streamed download; a wrong secret offloads nothing.
+    expect((await app.request(`${url.pathname}x`)).status).toBe(404);
+    expect(offloaded).toHaveLength(1);
+    const audit = await n.call("GET", "/v1/audit?action=egress.downloaded", { token: t.auditor });
+    expect(audit.body.items).toMatchObject([{ outcome: "allowed", details: { usesLeft: 2 } }]);
   });
 
   it("gives admins and auditors a Five Safes RO-Crate of the release", async () => {

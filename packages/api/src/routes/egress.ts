@@ -152,7 +152,13 @@ export function egressRoutes(app: App, deps: ApiDeps): void {
 
   // The link is the credential (like a presigned URL): no bearer token.
   app.get("/dl/:grant/:secret", async (c) => {
-    const file = await Egress.redeem(deps, c.req.param("grant"), c.req.param("secret"));
+    const grantId = c.req.param("grant");
+    const file = await Egress.redeem(deps, grantId, c.req.param("secret"));
+    c.header("cache-control", "no-store");
+    if (deps.offloadDownload) {
+      // The use is spent and audited above; the redirect target carries the same bytes and their SHA-256.
+      return c.redirect(await deps.offloadDownload({ grantId, ...file }), 302);
+    }
     c.header("content-type", "application/octet-stream");
     c.header("content-length", String(file.bytes));
     c.header(
@@ -160,7 +166,6 @@ export function egressRoutes(app: App, deps: ApiDeps): void {
       `attachment; filename="${encodeURIComponent(file.path.split("/").at(-1) ?? "file")}"`,
     );
     c.header("x-content-sha256", file.sha256);
-    c.header("cache-control", "no-store");
     return stream(c, async (s) => {
       for await (const chunk of file.body) await s.write(chunk);
     });

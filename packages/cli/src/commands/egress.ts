@@ -24,6 +24,8 @@ interface DownloadLinks {
 /** A download link may be slow to serve a large file: more time than for an API call. */
 const DOWNLOAD_TIMEOUT_MS = 300_000;
 const SHA_HEADER = "x-content-sha256";
+/** What S3 sends for the object metadata `sha256` when a download link redirects to a presigned GET (AWS). */
+const S3_SHA_HEADER = "x-amz-meta-sha256";
 
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
@@ -249,7 +251,7 @@ async function download(s: Session, id: string, dir: string, force: boolean): Pr
     // The link is the credential: the bearer token is never sent along (the link may point elsewhere).
     const res = await fetchBytes(link.url, { timeoutMs: DOWNLOAD_TIMEOUT_MS, maxBytes: t.f.bytes });
     const got = sha256(res.bytes);
-    const header = res.headers.get(SHA_HEADER)?.trim().toLowerCase();
+    const header = (res.headers.get(SHA_HEADER) ?? res.headers.get(S3_SHA_HEADER))?.trim().toLowerCase();
     // Checked in memory before anything is written: a file that does not match never reaches the disk.
     if (got !== t.f.sha256 || header !== t.f.sha256 || res.bytes.byteLength !== t.f.bytes) {
       throw new CliError(

@@ -103,7 +103,7 @@ export async function redeem(
   deps: Deps,
   grantId: string,
   secret: string,
-): Promise<{ path: string; bytes: number; sha256: string; body: AsyncIterable<Uint8Array> }> {
+): Promise<{ permitId: string; path: string; bytes: number; sha256: string; body: AsyncIterable<Uint8Array> }> {
   const grant = await retryOnConflict(async () => {
     const v = await deps.store.get("download", grantId);
     if (!v || v.item.tokenHash !== sha256Hex(secret)) throw new NotFoundError("download", grantId);
@@ -159,5 +159,6 @@ export async function redeem(
   });
   const keys = await deps.keys.permitKeys(grant.permitId);
   const key = egressKeys(grant.permitId, grant.egressId).release(grant.fileIndex);
-  return { path: grant.path, bytes: grant.bytes, sha256: grant.sha256, body: getDecrypted(deps.objects, keys, key) };
+  const body = getDecrypted(deps.objects, keys, key);
+  return { permitId: grant.permitId, path: grant.path, bytes: grant.bytes, sha256: grant.sha256, body };
 }
