@@ -3,11 +3,13 @@
  * SPE_TOKEN in the environment and its output captured; one test spawns the real binary.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createPublicKey } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { chainBatchKey, encodeBatch, type StoredAuditRecord, sealKey } from "@spe/core";
 import { type RunningServer, serve } from "@spe/local";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -416,6 +418,64 @@ describe("spe audit verify --data-dir (offline)", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("no SPE database");
     expect(existsSync(join(empty, "spe.db"))).toBe(false);
+  });
+});
+
+describe("spe audit verify --archive (the AWS archive, offline)", () => {
+  /** Archives a stopped node's chain as the archive-audit function does: two batches, seals, and a DER key. */
+  async function archiveOf(): Promise<{ dir: string; der: string }> {
+    const dataDir = mkdtempSync(join(tmp, "archived-"));
+    const node = makeNode({ dataDir, sourceRoots: [tmp] });
+    const admin = await node.token("ana", "admin");
+    await node.call("POST", "/v1/datasets", { token: admin, body: datasetInput("ds-arch") });
+    await node.call("POST", "/v1/permits", { token: admin, body: permitInput("PT-ARCH", "ds-arch") });
+    await node.seal();
+    const records = [...(node.store.scan() as Iterable<StoredAuditRecord>)];
+    const seals = await node.store.seals();
+    await node.close();
+    const dir = mkdtempSync(join(tmp, "archive-"));
+    mkdirSync(join(dir, "chain"));
+    mkdirSync(join(dir, "seals"));
+    writeFileSync(join(dir, chainBatchKey(1, 1)), encodeBatch(records.slice(0, 1)));
+    writeFileSync(join(dir, chainBatchKey(1, records.length)), encodeBatch(records)); // a redelivery overlaps
+    for (const seal of seals) writeFileSync(join(dir, sealKey(seal.n)), JSON.stringify(seal));
+    const der = join(dir, "..", `${basename(dir)}.der`);
+    writeFileSync(
+      der,
+      createPublicKey(readFileSync(join(dataDir, "keys", "audit-signing.pub.pem"))).export({
+        type: "spki",
+        format: "der",
+      }),
+    );
+    return { dir, der };
+  }
+
+  it("verifies the chain and seals from the archive alone, with the key as `aws kms get-public-key` gives it", async () => {
+    const { dir, der } = await archiveOf();
+    const r = await spe(["audit", "verify", "--archive", dir, "--public-key", der], { url: "http://127.0.0.1:9" });
+    expect(r).toMatchObject({ code: 0, stderr: "" });
+    expect(r.stdout).toMatch(/^OK: 2 records, head [0-9a-f]{64}, sealed through 2/);
+  });
+
+  it("fails on a missing batch, an edited record and a foreign key; exits 2 without an archive or a key", async () => {
+    const { dir, der } = await archiveOf();
+    const other = await archiveOf();
+    const foreign = await spe(["audit", "verify", "--archive", dir, "--public-key", other.der]);
+    expect(foreign.code).toBe(1);
+    expect(foreign.stdout).toMatch(/BROKEN.*invalid signature/);
+    const full = join(dir, chainBatchKey(1, 2));
+    writeFileSync(full, readFileSync(full, "utf8").replace("PT-ARCH", "PT-EVIL"));
+    const edited = await spe(["audit", "verify", "--archive", dir, "--public-key", der]);
+    expect(edited.code).toBe(1);
+    expect(edited.stdout).toContain("record 2 was altered");
+    rmSync(full);
+    const gap = await spe(["audit", "verify", "--archive", dir, "--public-key", der]);
+    expect(gap.code).toBe(1);
+    expect(gap.stdout).toMatch(/truncated|missing/);
+    expect((await spe(["audit", "verify", "--archive", dir])).code).toBe(2);
+    const empty = await spe(["audit", "verify", "--archive", mkdtempSync(join(tmp, "none-")), "--public-key", der]);
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain("no audit archive");
   });
 });
 

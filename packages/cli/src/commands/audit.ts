@@ -1,6 +1,7 @@
 /** `spe audit list|verify`: search the audit trail, and verify its hash chain online or offline. */
 import { resolve } from "node:path";
 import type { Command } from "commander";
+import { verifyArchiveDir } from "../archive-verify";
 import { CliError } from "../errors";
 import { pairs, table, time, truncate } from "../format";
 import { fetchList, type ListOptions, printList, withListOptions } from "../listing";
@@ -59,9 +60,10 @@ export function registerAudit(program: Command, ctx: CliContext): void {
     .command("verify")
     .description("verify the hash chain and its signed seals; exits 1 when the chain is broken")
     .option("--data-dir <dir>", "check a node's data directory offline, without the server")
+    .option("--archive <dir>", "check a copy of the AWS audit archive bucket offline (needs --public-key)")
     .option(
       "--public-key <pem>",
-      "with --data-dir: the audit signing public key kept off the node (else <dir>/keys/audit-signing.pub.pem)",
+      "the audit signing public key kept elsewhere: with --data-dir (else <dir>/keys/audit-signing.pub.pem) or --archive (PEM or DER)",
     )
     .addHelpText(
       "after",
@@ -70,14 +72,26 @@ Without --data-dir the server verifies its own trail (GET /v1/audit/verify, need
 With --data-dir the database and the audit key are opened read-only and checked here; no server,
 no token. Exit codes: 0 intact, 1 broken (or the server failed), 2 no database in the directory.
 Someone who can rewrite the data directory can also replace its key: pass --public-key with a copy
-of keys/audit-signing.pub.pem kept elsewhere (the server prints its fingerprint at start).`,
+of keys/audit-signing.pub.pem kept elsewhere (the server prints its fingerprint at start).
+On AWS, the archive alone is enough:
+  aws s3 sync s3://<audit archive bucket> ./audit-archive
+  aws kms get-public-key --key-id <audit key ARN> --query PublicKey --output text | base64 -d > audit.der
+  spe audit verify --archive ./audit-archive --public-key audit.der`,
     )
     .action(
-      action(ctx, async (s, opts: { dataDir?: string; publicKey?: string }) => {
-        if (opts.publicKey && !opts.dataDir) throw new CliError("--public-key goes with --data-dir");
-        const result = opts.dataDir
-          ? await verifyDataDir(resolve(opts.dataDir), opts.publicKey ? resolve(opts.publicKey) : undefined)
-          : await s.api().get<Verification>("/v1/audit/verify");
+      action(ctx, async (s, opts: { dataDir?: string; archive?: string; publicKey?: string }) => {
+        if (opts.dataDir && opts.archive) throw new CliError("give --data-dir or --archive, not both");
+        if (opts.publicKey && !opts.dataDir && !opts.archive) {
+          throw new CliError("--public-key goes with --data-dir or --archive");
+        }
+        if (opts.archive && !opts.publicKey) {
+          throw new CliError("--archive needs --public-key: the archive holds no key to trust");
+        }
+        const result = opts.archive
+          ? await verifyArchiveDir(resolve(opts.archive), resolve(opts.publicKey as string))
+          : opts.dataDir
+            ? await verifyDataDir(resolve(opts.dataDir), opts.publicKey ? resolve(opts.publicKey) : undefined)
+            : await s.api().get<Verification>("/v1/audit/verify");
         s.out.result(result, describeVerification);
         if (!result.ok) s.exitWith(1);
       }),

@@ -5,6 +5,7 @@ import { requireRoleAudited } from "../usecase";
 import type { AuditQuery } from "./record";
 import { verifyLog } from "./verify";
 
+export * from "./archive";
 export * from "./record";
 export * from "./seal";
 export * from "./verify";
