@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- audit|api|staging|workspace|egress]`: runs the audit figures, the API figures, then the
+ * `npm run bench [-- audit|api|staging|workspace|egress|functions]`: runs the audit figures, the API figures, then the
  * staging figures (SPE_BENCH_STAGING_MB shrinks the staging inputs from their default 1024 MB), the workspace
  * figures and the egress check figures (SPE_BENCH_EGRESS_MB shrinks their 1024 MB input). One JSON object per figure
  * on stdout; progress and a short summary on stderr. Targets are printed beside each figure, as information
@@ -9,6 +9,7 @@
 import { runApi } from "./api";
 import { runAudit } from "./audit";
 import { runEgress } from "./egress";
+import { runFunctions } from "./functions";
 import { runStaging } from "./staging";
 import { emitted, type Figure, progress } from "./util";
 import { runWorkspace } from "./workspace";
@@ -19,6 +20,7 @@ const SUITES = {
   staging: runStaging,
   workspace: runWorkspace,
   egress: runEgress,
+  functions: runFunctions,
 } as const;
 type Suite = keyof typeof SUITES;
 
@@ -26,14 +28,14 @@ const args = process.argv.slice(2);
 const unknown = args.filter((a) => !(a in SUITES));
 if (unknown.length > 0) {
   process.stderr.write(
-    `usage: npm run bench [-- audit|api|staging|workspace|egress ...] (unknown: ${unknown.join(", ")})\n`,
+    `usage: npm run bench [-- audit|api|staging|workspace|egress|functions ...] (unknown: ${unknown.join(", ")})\n`,
   );
   process.exit(2);
 }
 const selected: Suite[] =
   args.length > 0
     ? (Object.keys(SUITES) as Suite[]).filter((s) => args.includes(s))
-    : ["audit", "api", "staging", "workspace", "egress"];
+    : ["audit", "api", "staging", "workspace", "egress", "functions"];
 
 function summaryLine(f: Figure): string {
   const met = f.met === true ? "met" : "NOT met";
@@ -50,6 +52,9 @@ function summaryLine(f: Figure): string {
     return `api ${f.route}: p50 ${f.p50_ms} ms (bare ${f.bare_p50_ms}, x${f.overhead_p50}), p99 ${f.p99_ms} ms, ${f.rps} req/s (bare ${f.bare_rps}) -- ${f.target}: ${met}`;
   }
   if (f.bench === "staging") return stagingLine(f, met);
+  if (f.bench === "functions") {
+    return `function ${f.function}: ${f.bundle_kib} KiB, cold import ${f.cold_import_ms} ms (baseline DynamoDB-only handler ${f.baseline_bundle_kib} KiB, ${f.baseline_import_ms} ms, x${f.ratio_vs_baseline}) -- ${f.target}: ${met}`;
+  }
   if (f.bench === "egress") return egressLine(f, met);
   if (f.figure === "verify") {
     return `audit verify: ${f.verify_records_per_s} records/s over ${f.records} (raw SHA-256 ${f.raw_sha256_records_per_s}/s, x${f.ratio}) -- ${f.target}: ${met}`;
