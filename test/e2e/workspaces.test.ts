@@ -217,7 +217,7 @@ describe("terminate", () => {
   it("terminating while provisioning leaves nothing behind", async () => {
     await n.call("POST", "/v1/permits", {
       token: w.admin,
-      body: permitBody(n, { id: "P-race", limits: { maxConcurrentWorkspaces: 50 } }),
+      body: permitBody(n, { id: "P-race", limits: { maxConcurrentWorkspaces: 40 } }),
     });
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) {

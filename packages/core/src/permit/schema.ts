@@ -16,7 +16,9 @@ export const PERMIT_STATUSES = ["pending", "active", "expired", "suspended", "re
 export type PermitStatus = (typeof PERMIT_STATUSES)[number];
 
 export const Limits = z.strictObject({
-  maxConcurrentWorkspaces: z.number().int().min(1).max(50).default(2),
+  // At most 40: revoking or suspending a permit moves all its live workspaces to `stopping` in the same
+  // transaction as the permit (2 items per workspace + 3), and DynamoDB allows 100 items per transaction.
+  maxConcurrentWorkspaces: z.number().int().min(1).max(40).default(2),
   maxWorkspaceHours: z.number().positive().max(720).default(8),
   cpus: z.number().positive().max(64).default(1),
   memoryMiB: z.number().int().min(256).max(262144).default(2048),
