@@ -1,9 +1,17 @@
 /**
- * Lambda entrypoint (placeholder until the AWS adapters are composed here): the stacks point at
- * `functions/archive-audit.handler`.
+ * The table's stream → the audit archive (S3 Object Lock, COMPLIANCE): every new audit record and seal is
+ * written in core's archive format, verifiable from the archive alone (`spe audit verify --archive`).
+ * A failure throws, so the event source retries the batch (bisecting it on repeated failure).
  */
-import { adapterPending } from "./lib/unavailable";
+import { readAwsConfig } from "@spe/aws";
+import { archiveBatch, archiveClient, type StreamRecord } from "@spe/aws/audit-archiver";
+import { log } from "./lib/aws";
 
-export async function handler(): Promise<never> {
-  throw adapterPending();
+const config = readAwsConfig();
+const s3 = archiveClient();
+
+export async function handler(event: { Records?: StreamRecord[] }): Promise<{ records: number; seals: number }> {
+  const r = await archiveBatch(s3, config.SPE_BUCKET_AUDIT_ARCHIVE, event.Records ?? []);
+  log({ msg: "audit archived", records: r.records, seals: r.seals, objects: r.keys.length });
+  return { records: r.records, seals: r.seals };
 }

@@ -1,9 +1,26 @@
 /**
- * Lambda entrypoint (placeholder until the AWS adapters are composed here): the stacks point at
- * `functions/task-events.handler`.
+ * ECS task state changes of the workspace cluster (EventBridge rule: STOPPED): records the job's end
+ * (outcome, exit code, its stdout/stderr read from CloudWatch Logs and stored encrypted under the permit key),
+ * starts the next queued job, then deletes the plaintext log stream. Events that are not a job of ours are
+ * ignored.
  */
-import { adapterPending } from "./lib/unavailable";
+import { readAwsConfig } from "@spe/aws";
+import { logsClient } from "@spe/aws/logs-client";
+import { deleteJobLogStream, jobEndFromTaskEvent } from "@spe/aws/task-events";
+import { Job } from "@spe/core";
+import { aws, log } from "./lib/aws";
 
-export async function handler(): Promise<never> {
-  throw adapterPending();
+const config = readAwsConfig();
+const logs = logsClient();
+
+export async function handler(event: unknown): Promise<{ jobId: string | null }> {
+  const a = aws();
+  const taskLogs = { ...a.taskLogs, logs };
+  const end = await jobEndFromTaskEvent(event, { ...taskLogs, clusterArn: config.SPE_CLUSTER_ARN });
+  if (!end) return { jobId: null };
+  const job = await Job.finish(a.deps, end.workspaceId, end.jobId, end.result);
+  log({ msg: "job ended", workspaceId: end.workspaceId, jobId: end.jobId, status: job?.status });
+  // Only once the output is stored under the permit key: CloudWatch's copy is plaintext.
+  if (job) await deleteJobLogStream(taskLogs, end.logStreamName);
+  return { jobId: end.jobId };
 }

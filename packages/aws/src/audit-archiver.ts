@@ -6,7 +6,7 @@
  * A failed put throws: the Lambda event source retries the batch (redelivered records are harmless, the
  * verifier accepts byte-identical duplicates).
  */
-import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { chainBatchKey, encodeBatch, type Seal, type StoredAuditRecord, sealKey } from "@spe/core";
 import { AUDIT_PK, type Item, SEAL_PK, storedRecordOf } from "./dynamo-items";
 
@@ -36,6 +36,9 @@ export function auditOf(batch: StreamRecord[]): { records: StoredAuditRecord[]; 
   records.sort((a, b) => a.seq - b.seq);
   return { records, seals };
 }
+
+/** The archiver's own client: the archive function needs nothing else of the AWS adapters. */
+export const archiveClient = (): S3Client => new S3Client({});
 
 /** Writes the batch's records as one NDJSON object and each seal as its own object. */
 export async function archiveBatch(s3: S3Client, bucket: string, batch: StreamRecord[]): Promise<ArchiveResult> {

@@ -45,6 +45,11 @@ export const AwsEnv = z.object({
   SPE_TASK_ROLE_PATH: z.string().regex(/^\/([\w+=,.@-]+\/)*$/),
   /** Log group of the workspace tasks (awslogs), where job stdout/stderr is read from. */
   SPE_WORKSPACE_LOG_GROUP: z.string().min(1),
+  /** The awslogs stream prefix of the workspace task definition (streams are `<prefix>/<container>/<task id>`). */
+  SPE_WORKSPACE_LOG_STREAM_PREFIX: z
+    .string()
+    .regex(/^[\w.-]{1,64}$/)
+    .default("job"),
   /** EventBridge Scheduler group and the role it assumes to invoke the expiry function. */
   SPE_SCHEDULE_GROUP: z.string().min(1),
   SPE_SCHEDULER_ROLE_ARN: arn,
