@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { secureHeaders } from "hono/secure-headers";
+import { consoleRoutes } from "./console";
 import type { ApiDeps, App, Env } from "./env";
 import { authenticate } from "./middleware/auth";
 import { jsonBodies } from "./middleware/json-only";
@@ -63,6 +64,7 @@ export function createApp(deps: ApiDeps): App {
   jobRoutes(app, deps);
   egressRoutes(app, deps);
   auditRoutes(app, deps);
+  consoleRoutes(app, deps);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

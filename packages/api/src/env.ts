@@ -1,6 +1,7 @@
 /** Types shared by the app and its routes. */
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Actor, Deps, Signer } from "@spe/core";
+import type { ConsoleOptions } from "./console/options";
 import type { TokenVerifier } from "./middleware/auth";
 import type { LogLine } from "./middleware/request-log";
 
@@ -24,6 +25,8 @@ export interface ApiDeps extends Deps {
    * one node streams the file itself.
    */
   offloadDownload?: (file: OffloadedFile) => Promise<string>;
+  /** The web console's sign-in settings (session key, OIDC); the defaults suit one node. */
+  console?: ConsoleOptions;
 }
 
 export type Env = { Variables: { actor: Actor } };

@@ -1,6 +1,7 @@
 /** The `spe` command tree: global options, the subcommands, and help text for all of them. */
 import { Command } from "commander";
 import { registerAudit } from "./commands/audit";
+import { registerConsole } from "./commands/console";
 import { registerDatasets } from "./commands/datasets";
 import { registerEgress } from "./commands/egress";
 import { registerFiles } from "./commands/files";
@@ -46,6 +47,7 @@ Examples:
   npx spe egress request ws-123 outputs/table1.csv --justification "Table 2 of the paper"
   npx spe egress review eg-456 --approve          # as a reviewer
   npx spe egress download eg-456 --out ./released
+  npx spe console --user rui --roles reviewer      # the web console, signed in
   npx spe --json permits list --all
   npx spe audit verify --data-dir .spe`,
     );
@@ -58,5 +60,6 @@ Examples:
   registerJobs(program, ctx);
   registerEgress(program, ctx);
   registerAudit(program, ctx);
+  registerConsole(program, ctx);
   return program;
 }

@@ -6,6 +6,7 @@ import type { AuditEvent, AuditQuery, AuditRecord, StoredAuditRecord } from "./a
 import type { Seal } from "./audit/seal";
 import type { Dataset } from "./dataset/schema";
 import type { DownloadGrant } from "./egress/downloads";
+import type { ReviewDraft } from "./egress/draft";
 import type { EgressRequest } from "./egress/schema";
 import type { Job } from "./job/schema";
 import type { PermitRecord } from "./permit/schema";
@@ -19,6 +20,8 @@ export interface EntityMap {
   job: Job;
   egress: EgressRequest;
   download: DownloadGrant;
+  /** A reviewer's unsubmitted per-file marks, decision and comment: id `<egressId>:<reviewer>`. */
+  review_draft: ReviewDraft;
 }
 export type EntityKind = keyof EntityMap;
 

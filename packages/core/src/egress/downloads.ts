@@ -7,11 +7,12 @@
 import { randomBytes } from "node:crypto";
 import { type Actor, hasRole, requireRole } from "../actor";
 import { sha256Hex } from "../audit/record";
-import { ConflictError, ForbiddenError, GoneError, NotFoundError } from "../errors";
+import { GoneError, NotFoundError } from "../errors";
 import type { Deps } from "../ports";
 import { audited, retryOnConflict } from "../usecase";
 import { getDecrypted } from "../workspace/objects";
 import { egressEvent } from "./lifecycle";
+import { downloadRefusal } from "./refusals";
 import { ensureReleased } from "./review";
 import { egressKeys } from "./snapshot";
 
@@ -48,13 +49,8 @@ export async function createLinks(deps: Deps, actor: Actor, id: string): Promise
       throw new NotFoundError("egress", id);
     }
     const r = v.item;
-    if (r.requester !== actor.sub) throw new ForbiddenError("egress.not_requester", "only the requester can download");
-    if (r.status !== "approved") {
-      throw new ConflictError(
-        "egress.not_approved",
-        `egress request ${id} is ${r.status}: only approved files can be downloaded`,
-      );
-    }
+    const refused = downloadRefusal(actor, r);
+    if (refused) throw refused;
     await ensureReleased(deps, r);
     const now = deps.clock.now();
     const expiresAt = new Date(now.getTime() + deps.policy.downloadTtlSeconds * 1000).toISOString();

@@ -1,23 +1,33 @@
-/** Egress use cases: request, read, review, withdraw, download, release record. */
+/** Egress use cases: request, read, review (with drafts), withdraw, download, release record. */
 import { type Actor, hasRole, requireRole } from "../actor";
-import { ConflictError, ForbiddenError, NotFoundError } from "../errors";
+import { ConflictError, NotFoundError } from "../errors";
 import type { Deps, Versioned } from "../ports";
 import type { Page } from "../schema-common";
 import { audited, recordRefusal, requireRoleAudited, retryOnConflict } from "../usecase";
 import { collect } from "../workspace/objects";
+import { actionsFor, activityOf } from "./actions";
+import { blindView, blindViews, type EgressView, reviewersRequired } from "./blind";
 import { createLinks, redeem } from "./downloads";
+import { getDraft, saveDraft } from "./draft";
 import { egressEvent, egressTransition } from "./lifecycle";
+import { withdrawRefusal } from "./refusals";
 import { releaseRecord } from "./release-record";
 import { createRequest } from "./request";
 import { review } from "./review";
-import type { EgressStatus, EgressRequest as EgressT } from "./schema";
+import type { EgressStatus, EgressRequest as EgressT, ReviewInput } from "./schema";
 import { readSnapshot } from "./snapshot";
 
+export * from "./actions";
+export * from "./blind";
 export * from "./checks";
 export type { DownloadGrant, DownloadLink } from "./downloads";
+export * from "./draft";
+export * from "./finding-location";
 export * from "./lifecycle";
+export * from "./refusals";
 export * from "./release-record";
 export * from "./schema";
+export * from "./table-view";
 
 const seesAll = (actor: Actor) => hasRole(actor, "reviewer", "admin", "auditor");
 
@@ -34,7 +44,7 @@ async function list(
   deps: Pick<Deps, "store">,
   actor: Actor,
   query: { limit: number; cursor?: string; status?: EgressStatus; permitId?: string; workspaceId?: string },
-): Promise<Page<EgressT>> {
+): Promise<Page<EgressView>> {
   await requireRoleAudited(
     deps.store,
     { actor, action: "egress.list", target: "egress/*" },
@@ -54,11 +64,47 @@ async function list(
     },
     query,
   );
-  return { items: res.items.map((v) => v.item), next: res.next };
+  return {
+    items: await blindViews(
+      deps,
+      actor,
+      res.items.map((v) => v.item),
+    ),
+    next: res.next,
+  };
 }
 
-async function get(deps: Pick<Deps, "store">, actor: Actor, id: string): Promise<EgressT> {
-  return (await visibleRequest(deps, actor, id, "egress.read")).item;
+/** The request as the actor may see it (blind to other reviewers' votes while those are hidden). */
+async function get(deps: Pick<Deps, "store">, actor: Actor, id: string): Promise<EgressView> {
+  const r = (await visibleRequest(deps, actor, id, "egress.read")).item;
+  return (await blindViews(deps, actor, [r]))[0] as EgressView;
+}
+
+/** Reviews, answered with the request as the reviewer may see it (blind while votes are hidden). */
+async function reviewAndView(deps: Deps, actor: Actor, id: string, input: ReviewInput): Promise<EgressView> {
+  return (await blindViews(deps, actor, [await review(deps, actor, id, input)]))[0] as EgressView;
+}
+
+/**
+ * What the actor may do with the request, and why not; their draft; the permit's reviewersRequired.
+ * @throws NotFoundError when they may not see it.
+ */
+async function actions(deps: Pick<Deps, "store" | "clock">, actor: Actor, id: string) {
+  const r = (await visibleRequest(deps, actor, id, "egress.read")).item;
+  const required = (await reviewersRequired(deps, [r.permitId])).get(r.permitId) ?? 1;
+  return {
+    request: blindView(r, actor, required),
+    reviewersRequired: required,
+    actions: actionsFor(actor, r),
+    draft: await getDraft(deps, actor, id),
+  };
+}
+
+/** The request's history from the audit trail, for those who may see the request (blind while votes are). */
+async function activity(deps: Pick<Deps, "store" | "audit">, actor: Actor, id: string) {
+  const r = (await visibleRequest(deps, actor, id, "egress.read")).item;
+  const required = (await reviewersRequired(deps, [r.permitId])).get(r.permitId) ?? 1;
+  return activityOf(deps, actor, r, required);
 }
 
 /** The snapshot's bytes, for reviewers inspecting a file (audited: who looked at what). */
@@ -84,15 +130,8 @@ async function withdraw(deps: Deps, actor: Actor, id: string): Promise<EgressT> 
   return audited(deps.store, ctx, () =>
     retryOnConflict(async () => {
       const v = await visibleRequest(deps, actor, id, ctx.action);
-      if (v.item.requester !== actor.sub) {
-        throw new ForbiddenError("egress.not_requester", "only the requester can withdraw a request");
-      }
-      if (v.item.status !== "pending_review") {
-        throw new ConflictError(
-          "egress.decided",
-          `egress request ${id} is ${v.item.status}: it can no longer be withdrawn`,
-        );
-      }
+      const refused = withdrawRefusal(actor, v.item);
+      if (refused) throw refused;
       const item = egressTransition(v.item, "withdrawn", { decidedAt: deps.clock.now().toISOString() });
       await deps.store.commit({
         writes: [{ kind: "egress", item, expectedVersion: v.version }],
@@ -128,7 +167,11 @@ export const Egress = {
   get,
   fileContent,
   withdraw,
-  review,
+  review: reviewAndView,
+  actions,
+  activity,
+  draft: getDraft,
+  saveDraft,
   downloads: createLinks,
   redeem,
   releaseRecord: record,

@@ -5,12 +5,13 @@
  * version, so racing reviews cannot produce two decisions.
  */
 import { type Actor, requireRole } from "../actor";
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "../errors";
+import { NotFoundError } from "../errors";
 import type { Deps } from "../ports";
 import { IntegrityError, measured } from "../staging";
 import { audited, retryOnConflict } from "../usecase";
 import { putEncrypted } from "../workspace/objects";
 import { egressEvent, egressTransition } from "./lifecycle";
+import { commentRefusal, reviewRefusal } from "./refusals";
 import type { EgressRequest, Review, ReviewInput } from "./schema";
 import { egressKeys, readSnapshot } from "./snapshot";
 
@@ -22,23 +23,12 @@ export async function review(deps: Deps, actor: Actor, id: string, input: Review
       const v = await deps.store.get("egress", id);
       if (!v) throw new NotFoundError("egress", id);
       const r = v.item;
-      if (r.requester === actor.sub) {
-        throw new ForbiddenError("egress.self_review", "you made this request: another reviewer must review it");
-      }
-      if (r.status !== "pending_review") {
-        throw new ConflictError("egress.decided", `egress request ${id} is already ${r.status}`);
-      }
-      if (r.reviews.some((x) => x.reviewer === actor.sub)) {
-        throw new ConflictError("egress.already_reviewed", `you already reviewed egress request ${id}`);
-      }
+      const refused = reviewRefusal(actor, r);
+      if (refused) throw refused;
       const comment = input.comment?.trim() || null;
       const override = input.decision === "approve" && r.verdict === "fail";
-      if (!comment && (input.decision !== "approve" || override)) {
-        const why = override
-          ? "approving a request whose automated verdict is fail is an override: say why in a comment"
-          : `${input.decision === "reject" ? "rejecting" : "requesting changes"} needs a comment telling the researcher why`;
-        throw new ValidationError("egress.comment_required", why, [{ path: "comment", message: "required" }]);
-      }
+      const missing = commentRefusal(input.decision, r.verdict, comment);
+      if (missing) throw missing;
       const now = deps.clock.now().toISOString();
       const mine: Review = { reviewer: actor.sub, decision: input.decision, comment, override, at: now };
       const reviews = [...r.reviews, mine];

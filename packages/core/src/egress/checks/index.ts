@@ -5,7 +5,7 @@
  * datasets, and the identifier set recorded at staging).
  */
 export { checkFile } from "./check-file";
-export { extensionOf, kindByName } from "./file-type";
+export { extensionOf, kindByName, SIGNATURES } from "./file-type";
 export {
   type CheckPolicy,
   type FileCheck,

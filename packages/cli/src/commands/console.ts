@@ -1,0 +1,95 @@
+/**
+ * `spe console`: opens the web console in the browser, already signed in. It takes the CLI's token
+ * (`--token`/SPE_TOKEN) or, on one node, mints one with the node's issuer key (`--user`, `--roles`, as
+ * `spe token` does), exchanges it at the server for a one-time sign-in link (POST /console/links), prints
+ * the link and opens it. The link carries a random code that works once, within a minute: never the
+ * token, and nothing that outlives its one use.
+ */
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { Command } from "commander";
+import { CliError } from "../errors";
+import { ApiClient } from "../http";
+import { action, type CliContext, type GlobalOptions } from "../session";
+import { parseRoles } from "./token";
+
+interface ConsoleOptions {
+  user?: string;
+  roles?: string;
+  ttl: string;
+  dataDir?: string;
+  open: boolean;
+}
+
+/** The command that opens a URL in the desktop's browser, per platform. */
+function opener(url: string): [string, string[]] {
+  if (process.platform === "darwin") return ["open", [url]];
+  if (process.platform === "win32") return ["cmd", ["/c", "start", "", url]];
+  return ["xdg-open", [url]];
+}
+
+/** Opens `url` in a browser; resolves false when no opener could be started. */
+function openBrowser(url: string): Promise<boolean> {
+  const [cmd, args] = opener(url);
+  return new Promise((done) => {
+    try {
+      const child = spawn(cmd, args, { stdio: "ignore", detached: true });
+      child.once("error", () => done(false));
+      child.once("spawn", () => {
+        child.unref();
+        done(true);
+      });
+    } catch {
+      done(false);
+    }
+  });
+}
+
+async function mintToken(ctx: CliContext, opts: ConsoleOptions): Promise<string> {
+  const user = (opts.user ?? "").trim();
+  if (!user || /[\s\u0000-\u001f]/.test(user)) {
+    throw new CliError(`invalid user ${JSON.stringify(opts.user)}: no spaces or control characters`);
+  }
+  if (!opts.roles) throw new CliError("--user needs --roles, e.g. --roles reviewer");
+  const roles = parseRoles(opts.roles);
+  const { issueToken, loadOrCreateKey, parseTtl } = await import("@spe/local");
+  let ttl: number;
+  try {
+    ttl = parseTtl(opts.ttl);
+  } catch (err) {
+    throw new CliError(err instanceof Error ? err.message : String(err));
+  }
+  const keys = join(opts.dataDir ? resolve(opts.dataDir) : ctx.settings.dataDir, "keys");
+  if (!existsSync(join(keys, "jwt-issuer.pem"))) {
+    throw new CliError(`no issuer key in ${keys}: start the server first, or pass --data-dir (or SPE_DATA_DIR)`);
+  }
+  return issueToken(loadOrCreateKey(keys, "jwt-issuer"), user, roles, ttl);
+}
+
+export function registerConsole(program: Command, ctx: CliContext): void {
+  program
+    .command("console")
+    .description("open the web console in your browser, signed in (reviewers, admins, auditors)")
+    .option("--user <sub>", "single-node mode: mint a token for this user with the node's issuer key")
+    .option("--roles <roles>", "with --user: comma-separated roles, e.g. reviewer")
+    .option("--ttl <ttl>", "with --user: the token's lifetime, which the console session cannot outlive", "8h")
+    .option("--data-dir <dir>", "with --user: the node's data directory (default: $SPE_DATA_DIR or ./.spe)")
+    .option("--no-open", "print the one-time link without opening a browser")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  npx spe console --user rui --roles reviewer     # on the node\n  SPE_TOKEN=... npx spe console --no-open",
+    )
+    .action(
+      action(ctx, async (s, opts: ConsoleOptions) => {
+        const url = program.opts<GlobalOptions>().url || ctx.settings.url;
+        const api = opts.user ? new ApiClient({ url, token: await mintToken(ctx, opts) }) : s.api();
+        const link = await api.post<{ url: string; expiresAt: string }>("/console/links", {});
+        s.out.result(link, (l) => l.url);
+        if (!opts.open) return;
+        if (await openBrowser(link.url))
+          s.out.note("opened the console in your browser; the link works once, for a minute");
+        else s.out.note("could not open a browser: open the link above yourself, within a minute");
+      }),
+    );
+}
