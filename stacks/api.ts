@@ -1,68 +1,110 @@
 /**
- * Api: the HTTP API (API Gateway HTTP API + one Lambda running the hono app) and the Cognito user pool
- * whose tokens it accepts. API Gateway checks the JWT on every route except the public /health and
- * /openapi.json; the app verifies the token again and takes the caller's roles from `cognito:groups`.
+ * Api: the HTTP API (API Gateway HTTP API + one Lambda running the hono app). API Gateway checks the Cognito JWT
+ * on every route except those that cannot carry one (listed below, each with its reason); the app verifies the
+ * token again and takes the caller's roles from `cognito:groups`. Access logs go to an encrypted log group and
+ * name the route template, never the path (download links carry their secret in the path).
  */
-import { Duration, RemovalPolicy } from "aws-cdk-lib";
-import * as cognito from "aws-cdk-lib/aws-cognito";
-import { Api as HttpApi, Function as SstFunction, type StackContext, use } from "sst/constructs";
+import { Duration } from "aws-cdk-lib";
+import * as apigwv2 from "aws-cdk-lib/aws-apigatewayv2";
+import * as logs from "aws-cdk-lib/aws-logs";
+import { Api as HttpApi, type StackContext, use } from "sst/constructs";
+import { Auth } from "./auth";
 import { Keys } from "./keys";
+import { speFunction } from "./lib/function";
+import { grantDispatch, grantRuntime, grantScheduler } from "./lib/grants-compute";
+import { grantAuditVerify, grantObjects, grantPermitKeys, grantSources, grantStore } from "./lib/grants-data";
+import { suppress } from "./lib/nag";
+import { useFunctionEnvironment } from "./lib/use-environment";
+import { Lifecycle } from "./lifecycle";
 import { State } from "./state";
+import { Storage } from "./storage";
+import { Workspaces } from "./workspaces";
+
+/** One access-log line: who called which route, and the outcome. No path, no query string, no body. */
+const ACCESS_LOG_FORMAT = JSON.stringify({
+  requestId: "$context.requestId",
+  requestTime: "$context.requestTime",
+  httpMethod: "$context.httpMethod",
+  routeKey: "$context.routeKey",
+  status: "$context.status",
+  responseLatency: "$context.responseLatency",
+  integrationStatus: "$context.integrationStatus",
+  error: "$context.error.message",
+  authorizerError: "$context.authorizer.error",
+  principal: "$context.authorizer.claims.sub",
+  ip: "$context.identity.sourceIp",
+  userAgent: "$context.identity.userAgent",
+});
+
+/** The routes API Gateway lets through without a JWT, each with why it cannot require one. */
+export const PUBLIC_ROUTES = {
+  "GET /health": "liveness probe: no data, public by design",
+  "GET /openapi.json": "the API description: no data, public by design",
+  "GET /dl/{grant}/{secret}":
+    "one-time download links of released files: the link itself is the credential (a secret, short-lived, " +
+    "use-counted grant the app checks), and the person it is handed to has no Cognito token",
+  "ANY /console":
+    "the browser console: browsers send no bearer token on navigation; the app authenticates every console " +
+    "request with its own HttpOnly session cookie and CSRF tokens",
+  "ANY /console/{proxy+}": "the browser console's pages and forms (see ANY /console): session cookie and CSRF tokens",
+} as const;
 
 export function Api({ stack }: StackContext) {
-  const { platformKey } = use(Keys);
+  const { platformKey, auditKey } = use(Keys);
   const { table } = use(State);
+  const { buckets, datasetBuckets } = use(Storage);
+  const ws = use(Workspaces);
+  const lifecycle = use(Lifecycle);
+  const { issuer, client } = use(Auth);
 
-  // Identities of researchers, reviewers, admins and auditors: only admins create users, and MFA (TOTP) is required.
-  const userPool = new cognito.UserPool(stack, "UserPool", {
-    selfSignUpEnabled: false,
-    signInAliases: { email: true },
-    mfa: cognito.Mfa.REQUIRED,
-    mfaSecondFactor: { sms: false, otp: true },
-    passwordPolicy: { minLength: 14, requireSymbols: true, tempPasswordValidity: Duration.days(3) },
-    accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
-    removalPolicy: RemovalPolicy.RETAIN,
-  });
-  // The `spe` CLI signs in with SRP and sends the access token; no hosted UI, no client secret.
-  const client = userPool.addClient("CliClient", {
-    authFlows: { userSrp: true },
-    disableOAuth: true,
-    generateSecret: false,
-    preventUserExistenceErrors: true,
-  });
-  const issuer = `https://cognito-idp.${stack.region}.amazonaws.com/${userPool.userPoolId}`;
-
-  const handler = new SstFunction(stack, "ApiHandler", {
-    handler: "functions/api.handler",
+  const handler = speFunction(stack, "ApiHandler", {
+    key: "api",
     description: "SPE controller HTTP API (hono)",
-    environment: {
-      SPE_TABLE_NAME: table.tableName,
-      SPE_JWT_ISSUER: issuer,
-      SPE_JWT_JWKS_URL: `${issuer}/.well-known/jwks.json`,
-    },
+    environment: useFunctionEnvironment(stack, lifecycle),
+    logKey: platformKey,
+    // API Gateway gives up after 30 seconds.
+    timeout: Duration.seconds(29),
+    memoryMiB: 1024,
   });
-  table.grantReadWriteData(handler);
-  platformKey.grantEncryptDecrypt(handler);
+  grantStore(handler, table, platformKey);
+  grantObjects(handler, "PermitData", [buckets.staging, buckets.outputs, buckets.quarantine, buckets.releases]);
+  grantPermitKeys(handler, stack, "manage");
+  grantAuditVerify(handler, auditKey);
+  grantScheduler(handler, stack, lifecycle.scheduleGroupName, lifecycle.schedulerRole);
+  grantDispatch(handler, lifecycle.provision);
+  grantRuntime(handler, stack, { ...ws, workspaces: buckets.workspaces }, "operate");
+  // Registering a dataset checks its source (lists it, reads its first byte).
+  grantSources(handler, stack, datasetBuckets);
+
+  const accessLogs = new logs.LogGroup(stack, "AccessLogs", {
+    encryptionKey: platformKey,
+    // Who called what, when: a year, for investigations (the audit trail is the record of actions).
+    retention: logs.RetentionDays.ONE_YEAR,
+  });
 
   const api = new HttpApi(stack, "Api", {
-    // SST allows every origin by default; the API's callers are the CLI and servers, not browsers.
+    // SST allows every origin by default; the API's callers are the CLI, servers and the same-origin console.
     cors: false,
+    accessLog: { destinationArn: accessLogs.logGroupArn, format: ACCESS_LOG_FORMAT },
     authorizers: {
       // Cognito access tokens carry the client id in `client_id`, which API Gateway matches against the audience.
       cognito: { type: "jwt", jwt: { issuer, audience: [client.userPoolClientId] } },
     },
-    defaults: { authorizer: "cognito" },
+    defaults: { authorizer: "cognito", throttle: { burst: 200, rate: 100 } },
     routes: {
-      "GET /health": { function: handler, authorizer: "none" },
-      "GET /openapi.json": { function: handler, authorizer: "none" },
+      ...Object.fromEntries(
+        Object.keys(PUBLIC_ROUTES).map((route) => [route, { function: handler, authorizer: "none" }]),
+      ),
+      // Everything else (all of /v1) needs a valid token before the function is even invoked.
       $default: handler,
     },
   });
+  for (const route of api.node.findAll()) {
+    if (route instanceof apigwv2.CfnRoute && route.routeKey in PUBLIC_ROUTES) {
+      suppress(route, "AwsSolutions-APIG4", PUBLIC_ROUTES[route.routeKey as keyof typeof PUBLIC_ROUTES]);
+    }
+  }
 
-  stack.addOutputs({
-    ApiUrl: api.url,
-    UserPoolId: userPool.userPoolId,
-    UserPoolClientId: client.userPoolClientId,
-  });
-  return { api, handler, userPool, client } as const;
+  stack.addOutputs({ ApiUrl: api.url });
+  return { api, handler, accessLogs } as const;
 }

@@ -1,0 +1,48 @@
+/**
+ * Storage: every bucket of the deployment. The permit-data buckets (staging, outputs, quarantine, releases,
+ * workspaces), the audit archive (S3 Object Lock, COMPLIANCE mode) and the access-log bucket they all log to.
+ * The audit archive is here rather than in the Audit stack because every function's environment names it, and
+ * the Audit stack's functions come after the lifecycle functions (see sst.config.ts).
+ * Dataset source buckets are not created here: they belong to the data holders and come from SPE_DATASET_BUCKETS.
+ */
+import { RemovalPolicy } from "aws-cdk-lib";
+import { type StackContext, use } from "sst/constructs";
+import { Keys } from "./keys";
+import { accessLogBucket, secureBucket } from "./lib/buckets";
+import { deployConfig } from "./lib/deploy-config";
+
+export function Storage({ stack }: StackContext) {
+  const { platformKey } = use(Keys);
+  const config = deployConfig();
+  const accessLogs = accessLogBucket(stack, "AccessLogs");
+  const common = { encryptionKey: platformKey, accessLogs };
+
+  const buckets = {
+    // Staged datasets (re-derivable from the sources), identifier sets, job logs: a working area. DESTROY,
+    // which CloudFormation refuses while it holds objects, so permit data goes only through crypto-shredding.
+    staging: secureBucket(stack, "Staging", { ...common, removalPolicy: RemovalPolicy.DESTROY }),
+    // Outputs of terminated workspaces, kept until the permit closes: the researchers' results. RETAIN.
+    outputs: secureBucket(stack, "Outputs", { ...common, removalPolicy: RemovalPolicy.RETAIN }),
+    // Egress snapshots: exactly what the reviewers saw and decided on. Evidence: RETAIN.
+    quarantine: secureBucket(stack, "Quarantine", { ...common, removalPolicy: RemovalPolicy.RETAIN }),
+    // Released files: what left the SPE. Evidence: RETAIN.
+    releases: secureBucket(stack, "Releases", { ...common, removalPolicy: RemovalPolicy.RETAIN }),
+    // Live workspace areas the tasks sync (data/ home/ outputs/): a working copy that churns with every job,
+    // wiped at termination; old versions go after one day. DESTROY (only ever succeeds when empty).
+    workspaces: secureBucket(stack, "Workspaces", {
+      ...common,
+      removalPolicy: RemovalPolicy.DESTROY,
+      noncurrentVersionDays: 1,
+    }),
+  };
+
+  // The audit chain's archive: write-once batches and seals that nobody (not even the account root) can
+  // delete or overwrite before their retention ends. RETAIN in every stage.
+  const auditArchive = secureBucket(stack, "AuditArchive", {
+    ...common,
+    removalPolicy: RemovalPolicy.RETAIN,
+    complianceRetentionDays: config.auditRetentionDays,
+  });
+
+  return { accessLogs, buckets, auditArchive, datasetBuckets: config.datasetBuckets } as const;
+}
