@@ -6,8 +6,13 @@
  */
 import { Duration } from "aws-cdk-lib";
 import * as apigwv2 from "aws-cdk-lib/aws-apigatewayv2";
+import * as cognito from "aws-cdk-lib/aws-cognito";
+import * as iam from "aws-cdk-lib/aws-iam";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Api as HttpApi, type StackContext, use } from "sst/constructs";
+import type { z } from "zod";
+import { CONSOLE_KEY_PURPOSE } from "../packages/aws/src/bucket-layout";
+import type { ConsoleEnv } from "../packages/aws/src/config";
 import { Auth } from "./auth";
 import { Keys } from "./keys";
 import { speFunction } from "./lib/function";
@@ -55,7 +60,7 @@ export function Api({ stack }: StackContext) {
   const { buckets, datasetBuckets } = use(Storage);
   const ws = use(Workspaces);
   const lifecycle = use(Lifecycle);
-  const { issuer, client } = use(Auth);
+  const { issuer, client, userPool, domain } = use(Auth);
 
   const handler = speFunction(stack, "ApiHandler", {
     key: "api",
@@ -105,6 +110,46 @@ export function Api({ stack }: StackContext) {
     }
   }
 
-  stack.addOutputs({ ApiUrl: api.url });
+  // The web console's app client: authorization code + PKCE through the hosted UI, no secret (a public client),
+  // its callback on this API. In this stack, not Auth, because the callback URL is this API's.
+  const consoleUrl = `${api.url}/console`;
+  const consoleClient = new cognito.UserPoolClient(stack, "ConsoleClient", {
+    userPool,
+    generateSecret: false,
+    preventUserExistenceErrors: true,
+    authFlows: {},
+    oAuth: {
+      flows: { authorizationCodeGrant: true },
+      scopes: [cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
+      callbackUrls: [`${consoleUrl}/oidc/callback`],
+      logoutUrls: [consoleUrl],
+    },
+    supportedIdentityProviders: [cognito.UserPoolClientIdentityProvider.COGNITO],
+    accessTokenValidity: Duration.hours(1),
+    idTokenValidity: Duration.hours(1),
+    refreshTokenValidity: Duration.hours(8),
+  });
+  // packages/aws/src/config.ts ConsoleEnv: only this function serves the console.
+  const consoleEnv: Record<keyof z.input<typeof ConsoleEnv>, string> = {
+    SPE_PLATFORM_KEY_ARN: platformKey.keyArn,
+    SPE_CONSOLE_CLIENT_ID: consoleClient.userPoolClientId,
+    SPE_AUTH_DOMAIN_URL: domain.baseUrl(),
+    SPE_CONSOLE_REDIRECT_URI: `${consoleUrl}/oidc/callback`,
+  };
+  for (const [name, value] of Object.entries(consoleEnv)) handler.addEnvironment(name, value);
+  // The console's session-cookie key is a data key under the platform key, stored wrapped in the table
+  // (packages/aws/src/console-key.ts): only this function, only with that encryption context.
+  handler.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: "ConsoleSessionKey",
+      actions: ["kms:GenerateDataKey", "kms:Decrypt"],
+      resources: [platformKey.keyArn],
+      conditions: {
+        StringEquals: { [`kms:EncryptionContext:${CONSOLE_KEY_PURPOSE.name}`]: CONSOLE_KEY_PURPOSE.value },
+      },
+    }),
+  );
+
+  stack.addOutputs({ ApiUrl: api.url, ConsoleUrl: consoleUrl });
   return { api, handler, accessLogs } as const;
 }

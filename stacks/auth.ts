@@ -6,6 +6,7 @@
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import * as cognito from "aws-cdk-lib/aws-cognito";
 import type { StackContext } from "sst/constructs";
+import { stageOf } from "./lib/names";
 
 /** The roles of the security model (docs/architecture.md), one Cognito group each. */
 export const ROLE_GROUPS = ["researcher", "reviewer", "admin", "auditor"] as const;
@@ -48,7 +49,16 @@ export function Auth({ stack }: StackContext) {
     preventUserExistenceErrors: true,
   });
   const issuer = `https://cognito-idp.${stack.region}.amazonaws.com/${userPool.userPoolId}`;
+  // The hosted UI the web console signs in through (its app client is in the Api stack, which knows the
+  // callback URL). A Cognito domain prefix is unique per region across all accounts: stage and account make it so.
+  const domain = userPool.addDomain("HostedUi", {
+    cognitoDomain: { domainPrefix: `spe-${stageOf(stack)}-${stack.account}` },
+  });
 
-  stack.addOutputs({ UserPoolId: userPool.userPoolId, UserPoolClientId: client.userPoolClientId });
-  return { userPool, client, issuer, jwksUrl: `${issuer}/.well-known/jwks.json` } as const;
+  stack.addOutputs({
+    UserPoolId: userPool.userPoolId,
+    UserPoolClientId: client.userPoolClientId,
+    HostedUiUrl: domain.baseUrl(),
+  });
+  return { userPool, client, issuer, jwksUrl: `${issuer}/.well-known/jwks.json`, domain } as const;
 }

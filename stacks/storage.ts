@@ -5,8 +5,10 @@
  * the Audit stack's functions come after the lifecycle functions (see sst.config.ts).
  * Dataset source buckets are not created here: they belong to the data holders and come from SPE_DATASET_BUCKETS.
  */
+
 import { RemovalPolicy } from "aws-cdk-lib";
 import { type StackContext, use } from "sst/constructs";
+import { DOWNLOADS_PREFIX } from "../packages/aws/src/bucket-layout";
 import { Keys } from "./keys";
 import { accessLogBucket, secureBucket } from "./lib/buckets";
 import { deployConfig } from "./lib/deploy-config";
@@ -25,8 +27,13 @@ export function Storage({ stack }: StackContext) {
     outputs: secureBucket(stack, "Outputs", { ...common, removalPolicy: RemovalPolicy.RETAIN }),
     // Egress snapshots: exactly what the reviewers saw and decided on. Evidence: RETAIN.
     quarantine: secureBucket(stack, "Quarantine", { ...common, removalPolicy: RemovalPolicy.RETAIN }),
-    // Released files: what left the SPE. Evidence: RETAIN.
-    releases: secureBucket(stack, "Releases", { ...common, removalPolicy: RemovalPolicy.RETAIN }),
+    // Released files: what left the SPE. Evidence: RETAIN. Under `downloads/`, the one-time copies that
+    // presigned download links point at (packages/aws/src/download-offload.ts): gone after a day.
+    releases: secureBucket(stack, "Releases", {
+      ...common,
+      removalPolicy: RemovalPolicy.RETAIN,
+      expireAfterOneDay: [DOWNLOADS_PREFIX],
+    }),
     // Live workspace areas the tasks sync (data/ home/ outputs/): a working copy that churns with every job,
     // wiped at termination; old versions go after one day. DESTROY (only ever succeeds when empty).
     workspaces: secureBucket(stack, "Workspaces", {

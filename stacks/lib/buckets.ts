@@ -27,6 +27,8 @@ export interface SecureBucketProps {
   readonly noncurrentVersionDays?: number;
   /** S3 Object Lock in COMPLIANCE mode with this default retention (days): nobody can delete a version earlier. */
   readonly complianceRetentionDays?: number;
+  /** Prefixes of short-lived copies (not evidence), expired with all their versions after a day. */
+  readonly expireAfterOneDay?: readonly string[];
 }
 
 /**
@@ -52,6 +54,14 @@ export function secureBucket(scope: Construct, id: string, props: SecureBucketPr
       { id: "expire-noncurrent-versions", noncurrentVersionExpiration: Duration.days(noncurrent) },
       { id: "remove-expired-delete-markers", expiredObjectDeleteMarker: true },
     );
+  }
+  for (const prefix of props.expireAfterOneDay ?? []) {
+    lifecycleRules.push({
+      id: `expire-${prefix.replace(/[^a-z0-9]/g, "")}-after-one-day`,
+      prefix,
+      expiration: Duration.days(1),
+      noncurrentVersionExpiration: Duration.days(1),
+    });
   }
   const bucket = new s3.Bucket(scope, id, {
     encryption: s3.BucketEncryption.KMS,

@@ -158,6 +158,30 @@ describe("sessions and CSRF", () => {
   });
 });
 
+describe("a session key loaded on first use (AWS: unwrapped by KMS)", () => {
+  it("is fetched once by the console's first request, retried after a failure, and never holds up the API", async () => {
+    const key = randomBytes(32);
+    let calls = 0;
+    let fail = true;
+    const loadSessionKey = async () => {
+      calls++;
+      if (fail) throw new Error("KMS is unreachable");
+      return key;
+    };
+    const app = createApp({ ...n.deps, console: { loadSessionKey } });
+    expect((await app.request(`${HTTP}/health`)).status).toBe(200);
+    expect(calls).toBe(0);
+    expect((await app.request(`${HTTP}/console/sign-in`)).status).toBeGreaterThanOrEqual(500);
+    fail = false;
+    const { cookie } = await session(app);
+    expect((await app.request(`${HTTP}/console`, { headers: { cookie } })).status).toBe(200);
+    expect(calls).toBe(2);
+    // The loaded key is the one sessions are signed with: another instance loading the same key accepts them.
+    const twin = createApp({ ...n.deps, console: { sessionKey: key } });
+    expect((await twin.request(`${HTTP}/console`, { headers: { cookie } })).status).toBe(200);
+  });
+});
+
 describe("one-time sign-in links (spe console)", () => {
   it("are made only for a bearer token, work once, and only within a minute", async () => {
     let now = Date.now();

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Template } from "aws-cdk-lib/assertions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AwsEnv } from "../../packages/aws/src/config";
+import { AwsEnv, ConsoleEnv } from "../../packages/aws/src/config";
 import { PUBLIC_ROUTES } from "../../stacks/api";
 import { ROLE_GROUPS } from "../../stacks/auth";
 import { type Cfn, filesUnder, only, render, resources, type Synthesized, synthesize } from "./synth";
@@ -158,6 +158,39 @@ describe("Api stack", () => {
   });
 });
 
+describe("the web console on AWS", () => {
+  it("signs in through the hosted UI: a public code+PKCE client whose only callback is this API's console", () => {
+    only(auth, "AWS::Cognito::UserPoolDomain");
+    const [, client] = only(api, "AWS::Cognito::UserPoolClient");
+    expect(client.Properties).toMatchObject({
+      GenerateSecret: false,
+      AllowedOAuthFlowsUserPoolClient: true,
+      AllowedOAuthFlows: ["code"],
+      AllowedOAuthScopes: ["openid", "email", "profile"],
+      SupportedIdentityProviders: ["COGNITO"],
+      PreventUserExistenceErrors: "ENABLED",
+    });
+    expect(client.Properties.CallbackURLs.map(render)).toEqual([expect.stringMatching(/\/console\/oidc\/callback$/)]);
+    expect(client.Properties.AllowedOAuthFlows).not.toContain("implicit");
+  });
+
+  it("gives the API function, and only it, the console's settings", () => {
+    const [, fn] = resources(api, "AWS::Lambda::Function").find(([id]) => id.startsWith("ApiHandler")) ?? [];
+    const vars = Object.keys(fn?.Properties.Environment.Variables ?? {});
+    for (const name of Object.keys(ConsoleEnv.shape)) expect(vars, name).toContain(name);
+    for (const [stack, t] of Object.entries(synth.templates)) {
+      for (const [id, other] of resources(t, "AWS::Lambda::Function")) {
+        if (id.startsWith("ApiHandler")) continue;
+        const names = Object.keys(other.Properties.Environment?.Variables ?? {});
+        expect(
+          names.filter((n) => n in ConsoleEnv.shape),
+          `${stack}/${id}`,
+        ).toEqual([]);
+      }
+    }
+  });
+});
+
 describe("API bundle", () => {
   const bundle = () => {
     const files = filesUnder(synth.bundleDir(synth.functions.api!));
@@ -226,6 +259,14 @@ describe("API bundle", () => {
       SPE_KEY_GRACE_DAYS: "30",
     };
     expect(Object.keys(env).sort()).toEqual(Object.keys(AwsEnv.shape).sort());
+    // The API function alone also serves the console (ConsoleEnv); its key is fetched on the console's first use.
+    const consoleEnv: Record<string, string> = {
+      SPE_PLATFORM_KEY_ARN: "arn:aws:kms:eu-west-1:123456789012:key/11111111-1111-1111-1111-111111111111",
+      SPE_CONSOLE_CLIENT_ID: "console-client",
+      SPE_AUTH_DOMAIN_URL: "https://spe-test-123456789012.auth.eu-west-1.amazoncognito.com",
+      SPE_CONSOLE_REDIRECT_URI: "https://a1.execute-api.eu-west-1.amazonaws.com/console/oidc/callback",
+    };
+    expect(Object.keys(consoleEnv).sort()).toEqual(Object.keys(ConsoleEnv.shape).sort());
     const stdout = execFileSync(process.execPath, ["--input-type=module", "-e", script, pathToFileURL(entry).href], {
       // As on Lambda: the role's credentials in the environment; every AWS call goes to a closed local port.
       env: {
@@ -236,6 +277,7 @@ describe("API bundle", () => {
         AWS_ACCESS_KEY_ID: "AKIATESTTESTTESTTEST",
         AWS_SECRET_ACCESS_KEY: "test",
         ...env,
+        ...consoleEnv,
       },
       encoding: "utf8",
     });

@@ -64,6 +64,8 @@ export const CAPABILITIES: Record<FunctionKey, string[]> = {
     "DispatchProvision",
     ...RUNTIME_OPERATE,
     ...SOURCES,
+    // The web console's session-cookie key, wrapped by the platform key (packages/aws/src/console-key.ts).
+    "ConsoleSessionKey",
   ],
   provision: [...STORE, ...PERMIT_DATA, ...KEYS_MANAGE, ...RUNTIME_OPERATE, ...SOURCES],
   expire: [...STORE, ...PERMIT_DATA, ...KEYS_MANAGE, ...RUNTIME_OPERATE, ...SCHEDULER],

@@ -175,10 +175,17 @@ describe("least privilege on the sensitive actions", () => {
     expect(holders("kms:ScheduleKeyDeletion")).toEqual(["api", "expire", "provision", "sweep"]);
   });
 
-  it("uses the platform key only through DynamoDB, S3 or SQS, never directly", () => {
+  it("uses the platform key only through DynamoDB, S3 or SQS, or for the console's key in its own context", () => {
     for (const { key, s } of all()) {
       const resourcesOf = [s.Resource].flat().map(render);
       if (!resourcesOf.some((r) => /PlatformKey/.test(r))) continue;
+      if (s.Sid === "ConsoleSessionKey") {
+        // Only the API, only to make and unwrap the console's session-cookie key, only in that encryption context.
+        expect(key).toBe("api");
+        expect(s.Action).toEqual(["kms:GenerateDataKey", "kms:Decrypt"]);
+        expect(s.Condition).toEqual({ StringEquals: { "kms:EncryptionContext:spe:purpose": "console-session" } });
+        continue;
+      }
       expect(Object.keys(s.Condition?.StringEquals ?? {}), `${key} ${s.Sid}`).toEqual(["kms:ViaService"]);
     }
   });

@@ -63,12 +63,34 @@ export const AwsEnv = z.object({
 });
 export type AwsConfig = z.infer<typeof AwsEnv>;
 
+/** What only the API function gets, for its web console: sign-in through Cognito's hosted UI. */
+export const ConsoleEnv = z.object({
+  /** The platform KMS key, which wraps the console's session-cookie key (console-key.ts). */
+  SPE_PLATFORM_KEY_ARN: arn,
+  /** The console's public app client (authorization code + PKCE, no secret). */
+  SPE_CONSOLE_CLIENT_ID: z.string().min(1),
+  /** The hosted UI's base URL, e.g. https://spe-prod-123456789012.auth.eu-west-1.amazoncognito.com */
+  SPE_AUTH_DOMAIN_URL: z.string().url(),
+  /** `<API URL>/console/oidc/callback`, as registered with the app client. */
+  SPE_CONSOLE_REDIRECT_URI: z.string().url(),
+});
+export type ConsoleConfig = z.infer<typeof ConsoleEnv>;
+
 /**
  * Reads the deployment's configuration from the environment.
  * @throws Error naming every missing or malformed variable (the stacks set them all).
  */
 export function readAwsConfig(env: Record<string, string | undefined> = process.env): AwsConfig {
-  const parsed = AwsEnv.safeParse(env);
+  return parseEnv(AwsEnv, env);
+}
+
+/** The API function's console settings. @throws Error naming every missing or malformed variable. */
+export function readConsoleConfig(env: Record<string, string | undefined> = process.env): ConsoleConfig {
+  return parseEnv(ConsoleEnv, env);
+}
+
+function parseEnv<S extends z.ZodType>(schema: S, env: Record<string, string | undefined>): z.infer<S> {
+  const parsed = schema.safeParse(env);
   if (!parsed.success) {
     const names = parsed.error.issues.map((i) => `${String(i.path[0])} (${i.message})`);
     throw new Error(`the function's environment is incomplete: ${names.join(", ")}; the stacks (stacks/*.ts) set it`);

@@ -10,8 +10,9 @@ import { Readable } from "node:stream";
 import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import { DOWNLOADS_PREFIX } from "./bucket-layout";
 
-export const DOWNLOADS_PREFIX = "downloads/";
+export { DOWNLOADS_PREFIX };
 
 export interface OffloadOptions {
   s3: S3Client;

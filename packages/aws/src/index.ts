@@ -4,7 +4,7 @@
  * directly, e.g. `@spe/aws/task-events`.
  */
 export { type AwsClients, type AwsDeps, composeAws, defaultClients, deploymentOf } from "./compose";
-export { type AwsConfig, AwsEnv, readAwsConfig } from "./config";
+export { type AwsConfig, AwsEnv, type ConsoleConfig, ConsoleEnv, readAwsConfig, readConsoleConfig } from "./config";
 export { presignedDownloads } from "./download-offload";
 export { CommitTooLargeError, StoreUnavailableError } from "./dynamo-retry";
 export { DynamoStore } from "./dynamo-store";

@@ -52,6 +52,10 @@ export function consoleApp(deps: ApiDeps): HonoT<ConsoleEnv> {
     );
 
   ui.use("*", consoleHeaders());
+  ui.use("*", async (_c, next) => {
+    await o.ready();
+    await next();
+  });
   ui.use("*", bodyLimit({ maxSize: MAX_FORM_BYTES, onError: page(413, "Too large", "that form is too large") }));
   ui.get("/static/console.js", (c) =>
     c.body(CONSOLE_JS, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "no-cache" }),

@@ -32,6 +32,12 @@ export interface ConsoleOptions {
    * must share it (on AWS: from Secrets Manager). @default random per process: sessions end at a restart
    */
   sessionKey?: Uint8Array;
+  /**
+   * Fetches the session key on the console's first request instead (AWS: it is unwrapped by KMS, and the API's
+   * other routes must not wait for or depend on that). A failure answers that request with an error and the
+   * next request tries again. Takes precedence over `sessionKey`.
+   */
+  loadSessionKey?: () => Promise<Uint8Array>;
   /** The longest a session lasts; it never outlives the token it came from. @default 8 hours */
   maxSessionSeconds?: number;
   /** Whether the sign-in page accepts a pasted bearer token. @default true */
@@ -45,7 +51,9 @@ export interface ConsoleOptions {
 }
 
 export interface ResolvedConsoleOptions {
+  /** Valid once `ready()` has resolved (the console's first middleware awaits it). */
   sessionKey: Uint8Array;
+  ready: () => Promise<void>;
   maxSessionSeconds: number;
   pasteToken: boolean;
   oidc: OidcOptions | null;
@@ -60,12 +68,31 @@ export function resolveOptions(o: ConsoleOptions = {}): ResolvedConsoleOptions {
   }
   const maxSessionSeconds = o.maxSessionSeconds ?? 8 * 3600;
   if (!(maxSessionSeconds > 0)) throw new Error(`console maxSessionSeconds must be > 0, got ${maxSessionSeconds}`);
-  return {
-    sessionKey: o.sessionKey ?? randomBytes(32),
+  const resolved: ResolvedConsoleOptions = {
+    sessionKey: o.loadSessionKey ? new Uint8Array(0) : (o.sessionKey ?? randomBytes(32)),
+    ready: async () => {},
     maxSessionSeconds,
     pasteToken: o.pasteToken ?? true,
     oidc: o.oidc ?? null,
     secureCookies: o.secureCookies ?? false,
     now: o.now ?? Date.now,
   };
+  const load = o.loadSessionKey;
+  if (load) {
+    let loading: Promise<void> | null = null;
+    resolved.ready = () => {
+      loading ??= load().then(
+        (key) => {
+          if (key.byteLength < 32) throw new Error(`the loaded console session key has ${key.byteLength} bytes`);
+          resolved.sessionKey = key;
+        },
+        (err: unknown) => {
+          loading = null; // the next request tries again
+          throw err;
+        },
+      );
+      return loading;
+    };
+  }
+  return resolved;
 }
