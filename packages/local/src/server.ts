@@ -96,7 +96,7 @@ const server = await serve(node, port, host).catch(async (err: NodeJS.ErrnoExcep
 const banner: string[] = [
   "",
   `SPE controller listening on ${server.url}  (data: ${dataDir})`,
-  `  health:  ${server.url}/health    API description: ${server.url}/openapi.json`,
+  `  health:  ${server.url}/health    API description: ${server.url}/openapi.json    console: ${server.url}/console`,
   `  audit signing key ${node.signer.keyId}: keep a copy of ${dataPaths(dataDir).keys}/audit-signing.pub.pem off this`,
   "  machine to verify independently: npx spe audit verify --data-dir DIR --public-key COPY.pem",
 ];
@@ -121,6 +121,7 @@ if (demo) {
       `  npx spe files list ${demoWs.id}                 # what it wrote to outputs/`,
       `  npx spe egress request ${demoWs.id} outputs/stage_by_vital_status.csv --justification "Table 1"`,
       "  SPE_TOKEN=$REVIEWER_TOKEN npx spe egress list --status pending_review   # the reviewer's queue",
+      `  npx spe console --user ${DEMO_USERS.reviewer} --roles reviewer   # or review it in the web console (${server.url}/console)`,
       "  SPE_TOKEN=$REVIEWER_TOKEN npx spe egress review eg-... --approve        # (--reject/--request-changes need --comment)",
       "  npx spe egress download eg-... --out released/  # the researcher: exactly the approved bytes, hash verified",
       `  npx spe files upload ${demoWs.id} my_analysis.py   # your own code, then: spe jobs run ... -- python3 home/my_analysis.py`,
