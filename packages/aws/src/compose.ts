@@ -11,7 +11,15 @@ import { KMSClient } from "@aws-sdk/client-kms";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SchedulerClient } from "@aws-sdk/client-scheduler";
-import { type Clock, DEFAULT_POLICY, type Deps, randomIds, systemClock } from "@spe/core";
+import {
+  type Clock,
+  DEFAULT_POLICY,
+  type Deps,
+  randomIds,
+  recordUnexpected,
+  type SweepOptions,
+  systemClock,
+} from "@spe/core";
 import type { AwsConfig } from "./config";
 import { presignedDownloads } from "./download-offload";
 import { DynamoStore } from "./dynamo-store";
@@ -69,11 +77,21 @@ export function deploymentOf(arn: string): { partition: string; region: string; 
   return { partition: m[1] as string, region: m[2] as string, accountId: m[3] as string };
 }
 
+/**
+ * How the sweeper runs on AWS (functions/sweep.ts): a workspace still `provisioning` 20 minutes after its
+ * launch lost its dispatch (or Lambda's retries ran out), since the provision function times out at 15.
+ */
+export const AWS_SWEEP: SweepOptions = { resumeProvisioningAfterMs: 20 * 60_000 };
+
+const SYSTEM = (sub: string) => ({ sub, roles: [] });
+
 export interface ComposeOptions {
   clients?: AwsClients;
   clock?: Clock;
   /** Where failures of fire-and-forget work go (the dispatcher's invokes). */
   onError?: (what: string, err: unknown, ctx: Record<string, string>) => void;
+  /** How the adapters wait between retries (store, runtime); tests pass one that returns at once. @default setTimeout */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export function composeAws(config: AwsConfig, o: ComposeOptions = {}): AwsDeps {
@@ -81,7 +99,13 @@ export function composeAws(config: AwsConfig, o: ComposeOptions = {}): AwsDeps {
   const clock = o.clock ?? systemClock;
   const onError = o.onError ?? (() => {});
   const where = deploymentOf(config.SPE_AUDIT_KEY_ARN);
-  const store = new DynamoStore({ client: clients.dynamodb, tableName: config.SPE_TABLE_NAME, clock });
+  const sleep = o.sleep;
+  const store = new DynamoStore({
+    client: clients.dynamodb,
+    tableName: config.SPE_TABLE_NAME,
+    clock,
+    ...(sleep ? { retry: { sleep } } : {}),
+  });
   const keys = new KmsKeyService({
     kms: clients.kms,
     store: new DynamoWrappedKeyStore({ client: clients.dynamodb, tableName: config.SPE_TABLE_NAME }),
@@ -121,11 +145,21 @@ export function composeAws(config: AwsConfig, o: ComposeOptions = {}): AwsDeps {
       return ws ? { permitId: ws.item.permitId } : null;
     },
     now: () => clock.now(),
+    ...(sleep ? { retry: { sleep }, stopWait: { sleep } } : {}),
   });
   const dispatcher = new LambdaDispatcher({
     client: clients.lambda,
     functionName: config.SPE_PROVISION_FUNCTION_NAME,
-    onError: (err, task) => onError("dispatch", err, { type: task.type, workspaceId: task.workspaceId }),
+    onError: async (err, task) => {
+      onError("dispatch", err, { type: task.type, workspaceId: task.workspaceId });
+      const ctx = {
+        actor: SYSTEM("system:dispatcher"),
+        action: "workspace.provision_dispatched",
+        target: `workspace/${task.workspaceId}`,
+        details: { workspaceId: task.workspaceId },
+      };
+      await recordUnexpected(store, ctx, err);
+    },
   });
   const objects = new S3ObjectStore({
     s3: clients.s3,
@@ -164,12 +198,40 @@ export function composeAws(config: AwsConfig, o: ComposeOptions = {}): AwsDeps {
     keys,
     runtime,
     dispatcher,
-    offloadDownload: presignedDownloads({ s3: clients.s3, bucket: config.SPE_BUCKET_RELEASES, permitKeyArn }),
+    offloadDownload: auditedOffload(
+      store,
+      presignedDownloads({ s3: clients.s3, bucket: config.SPE_BUCKET_RELEASES, permitKeyArn }),
+    ),
     taskLogs: {
       logGroup: config.SPE_WORKSPACE_LOG_GROUP,
       streamPrefix: config.SPE_WORKSPACE_LOG_STREAM_PREFIX,
       containerName: config.SPE_CONTAINER_NAME,
     },
     clients,
+  };
+}
+
+/**
+ * A download whose use was spent (and audited as `egress.downloaded`) but whose copy or presigning failed
+ * is recorded as failed too, under the link's requester: the audit trail must not say the bytes left.
+ */
+function auditedOffload(
+  store: DynamoStore,
+  offload: ReturnType<typeof presignedDownloads>,
+): ReturnType<typeof presignedDownloads> {
+  return async (file) => {
+    try {
+      return await offload(file);
+    } catch (err) {
+      const grant = (await store.get("download", file.grantId).catch(() => null))?.item;
+      const ctx = {
+        actor: SYSTEM(grant?.requester ?? "system:downloads"),
+        action: "egress.download_offloaded",
+        target: grant ? `egress/${grant.egressId}` : "download/*",
+        details: { permitId: file.permitId, path: file.path, ...(grant ? { egressId: grant.egressId } : {}) },
+      };
+      await recordUnexpected(store, ctx, err);
+      throw err;
+    }
   };
 }

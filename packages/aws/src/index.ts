@@ -3,7 +3,7 @@
  * `@aws-sdk/*`. Entry points needing a narrower import (to keep a Lambda bundle small) import the module
  * directly, e.g. `@spe/aws/task-events`.
  */
-export { type AwsClients, type AwsDeps, composeAws, defaultClients, deploymentOf } from "./compose";
+export { AWS_SWEEP, type AwsClients, type AwsDeps, composeAws, defaultClients, deploymentOf } from "./compose";
 export { type AwsConfig, AwsEnv, type ConsoleConfig, ConsoleEnv, readAwsConfig, readConsoleConfig } from "./config";
 export { presignedDownloads } from "./download-offload";
 export { CommitTooLargeError, StoreUnavailableError } from "./dynamo-retry";

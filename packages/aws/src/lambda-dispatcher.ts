@@ -5,8 +5,8 @@
  *
  * The port's `dispatch` is fire-and-forget, but a Lambda's process is frozen once its handler returns,
  * so an invoke still in flight might never leave: the API handler must `await dispatcher.idle()` before
- * returning. A failed invoke goes to `onError` (logged by the composition root); the workspace stays
- * `provisioning` and the sweeper dispatches it again.
+ * returning. A failed invoke goes to `onError` (logged and audited by the composition root; `idle()` waits
+ * for it too); the workspace stays `provisioning` and the sweeper dispatches it again once it is stale.
  */
 import { InvokeCommand, type LambdaClient } from "@aws-sdk/client-lambda";
 import type { Dispatcher } from "@spe/core";
@@ -21,7 +21,10 @@ export interface LambdaDispatcherOptions {
   client: LambdaClient;
   /** The provision function's name or ARN. */
   functionName: string;
-  /** Told of every invoke that failed; never given the task's data beyond its type and workspace id. */
+  /**
+   * Told of every invoke that failed; never given the task's data beyond its type and workspace id. A
+   * promise it returns (e.g. an audit record being written) is awaited by `idle()` too.
+   */
   onError: (err: unknown, task: Task) => void;
 }
 
@@ -42,9 +45,9 @@ export class LambdaDispatcher implements Dispatcher {
     }
     const payload = { type: task.type, workspaceId: task.workspaceId };
     const p = this.invoke(payload)
-      .catch((err) => {
+      .catch(async (err) => {
         try {
-          this.o.onError(err, task);
+          await this.o.onError(err, task);
         } catch {
           // A failing error reporter must not turn into an unhandled rejection.
         }

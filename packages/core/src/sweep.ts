@@ -1,7 +1,8 @@
 /**
  * The sweeper: the backstop behind per-workspace timers. Terminates every overdue workspace, finishes
  * interrupted terminations, processes permit expiry, and at startup resumes interrupted provisioning and
- * removes what ended workspaces left in the runtime.
+ * removes what ended workspaces left in the runtime. Where provisioning runs elsewhere (a Lambda invoked
+ * asynchronously), it also dispatches again a provisioning that is overdue (`resumeProvisioningAfterMs`).
  * A workspace therefore never outlives its `expiresAt` by more than the sweep interval, even across restarts.
  */
 
@@ -25,7 +26,17 @@ export interface SweepReport {
   failures: { target: string; error: unknown }[];
 }
 
-export async function sweep(deps: Deps, opts: { atStartup?: boolean } = {}): Promise<SweepReport> {
+export interface SweepOptions {
+  /** The sweep at startup: also resumes every provisioning, rebuilds runtime views, removes leftovers. */
+  atStartup?: boolean;
+  /**
+   * Dispatches again the provisioning of workspaces still `provisioning` this long after their launch (a
+   * dispatch that was lost, retries that ran out). Longer than any provisioning may take. @default never
+   */
+  resumeProvisioningAfterMs?: number;
+}
+
+export async function sweep(deps: Deps, opts: SweepOptions = {}): Promise<SweepReport> {
   const report: SweepReport = {
     workspacesTerminated: 0,
     permitsExpired: 0,
@@ -42,6 +53,9 @@ export async function sweep(deps: Deps, opts: { atStartup?: boolean } = {}): Pro
     }
   };
   const now = deps.clock.now().toISOString();
+  const stale = (createdAt: string) =>
+    opts.resumeProvisioningAfterMs !== undefined &&
+    Date.parse(createdAt) + opts.resumeProvisioningAfterMs <= deps.clock.now().getTime();
 
   const permits = await listAll((page) => deps.store.list("permit", {}, page));
   for (const p of permits) {
@@ -73,7 +87,7 @@ export async function sweep(deps: Deps, opts: { atStartup?: boolean } = {}): Pro
       await attempt(`workspace/${ws.id}`, async () => {
         if (await Workspace.expire(deps, ws.id, SWEEPER)) report.workspacesTerminated++;
       });
-    } else if (ws.status === "provisioning" && opts.atStartup) {
+    } else if (ws.status === "provisioning" && (opts.atStartup || stale(ws.createdAt))) {
       deps.dispatcher.dispatch({ type: "workspace.provision", workspaceId: ws.id });
       report.provisioningResumed++;
     } else if (ws.status === "ready" && opts.atStartup) {

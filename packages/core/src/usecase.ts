@@ -33,17 +33,57 @@ export async function recordRefusal(store: Pick<Store, "commit">, ctx: AuditCont
   err.audited = true;
 }
 
+/** Unexpected errors already in the audit trail: one record per failure, however many wrappers it crosses. */
+const recordedUnexpected = new WeakSet<object>();
+
+/**
+ * Records an attempt that failed on something other than a DomainError (a cloud service refusing or
+ * throttling past its retries, a bug): outcome `failed` with the error's class name only, since its
+ * message may hold object keys or values (it goes to the server log with the rethrown error).
+ * A failure to append is swallowed: the caller must see the original error.
+ */
+export async function recordUnexpected(store: Pick<Store, "commit">, ctx: AuditContext, err: unknown): Promise<void> {
+  const key = typeof err === "object" && err !== null ? err : null;
+  if (key && recordedUnexpected.has(key)) return;
+  const name = err instanceof Error && /^[\w.]{1,64}$/.test(err.name) ? err.name : "Error";
+  await store
+    .commit({
+      writes: [],
+      audit: [
+        {
+          actor: ctx.actor.sub,
+          action: ctx.action,
+          target: ctx.target,
+          outcome: "failed",
+          details: { ...ctx.details, code: "internal.error", error: name, reason: UNEXPECTED_REASON },
+        },
+      ],
+    })
+    .then(
+      () => key && recordedUnexpected.add(key),
+      () => {},
+    );
+}
+
+/** Notes that an unexpected error's failure is already in the audit trail (by the use case, in its own words). */
+export function markRecorded(err: unknown): void {
+  if (typeof err === "object" && err !== null) recordedUnexpected.add(err);
+}
+
+/** What the audit trail and the caller are told of an unexpected failure. */
+export const UNEXPECTED_REASON = "the action failed unexpectedly (details are in the server log)";
+
 /**
  * Runs a state-changing use case. When it throws a DomainError, a `denied` (403/404) or `failed` record
  * is appended before the error is rethrown; if even that append fails, the caller gets audit.unavailable.
+ * Any other error (an AWS call failing past its retries, a bug) is recorded as `failed` and rethrown as it is.
  */
 export async function audited<T>(store: Store, ctx: AuditContext, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof DomainError && !(err instanceof AuditUnavailableError)) {
-      await recordRefusal(store, ctx, err);
-    }
+    if (!(err instanceof DomainError)) await recordUnexpected(store, ctx, err);
+    else if (!(err instanceof AuditUnavailableError)) await recordRefusal(store, ctx, err);
     throw err;
   }
 }

@@ -3,8 +3,9 @@ import { chmodSync, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { FakeS3 } from "../testing/fake-s3";
+import type { FakeS3View } from "../testing/fake-s3-view";
 import { slowDown } from "../testing/faults";
-import { MemoryS3 } from "../workspace-s3.test-support";
 import { type AgentConfig, runAgent } from "./agent";
 import { decodeLog } from "./framing";
 import { AGENT_EXIT, jobSpecKey } from "./protocol";
@@ -18,12 +19,12 @@ const asRoot = process.getuid?.() === 0;
 /** A uid nothing else on this machine uses, so killing "every process of the job's user" is safe here. */
 const TEST_UID = 61_000 + (process.pid % 1000);
 
-let s3: MemoryS3;
+let s3: FakeS3View;
 let base: string;
 let root: string;
 
 beforeEach(() => {
-  s3 = new MemoryS3(BUCKET);
+  s3 = new FakeS3([BUCKET]).view(BUCKET);
   base = mkdtempSync(join(tmpdir(), "spe-agent-"));
   chmodSync(base, 0o755); // the job's user must reach the workspace
   root = join(base, "workspace");

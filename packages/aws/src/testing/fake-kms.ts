@@ -58,6 +58,11 @@ export interface FakeKey {
 }
 
 const meta = { $metadata: { httpStatusCode: 400 } };
+const copyKey = (k: FakeKey): FakeKey => ({
+  ...k,
+  tags: { ...k.tags },
+  grants: k.grants.map((g) => ({ ...g, operations: [...g.operations] })),
+});
 const notFound = (what: string) => new NotFoundException({ message: `${what} is not found.`, ...meta });
 const validation = (message: string) =>
   new KMSServiceException({ name: "ValidationException", $fault: "client", message, ...meta });
@@ -98,6 +103,14 @@ export class FakeKms implements KmsView {
 
   // ---- inspection and arrangement, for tests ----
 
+  /** Creates an ECC_NIST_P256 signing key (as the stacks create the audit key) through the client. @returns its ARN */
+  async createSigningKey(description: string): Promise<string> {
+    const res = await this.client.send(
+      new CreateKeyCommand({ KeySpec: "ECC_NIST_P256", KeyUsage: "SIGN_VERIFY", Description: description }),
+    );
+    return res.KeyMetadata?.Arn as string;
+  }
+
   /** Every key ever created and not yet deleted for good. */
   keys(): FakeKey[] {
     return [...this.keyMap.values()];
@@ -112,6 +125,19 @@ export class FakeKms implements KmsView {
   describe(keyIdOrAlias: string): { arn: string; state: string } | undefined {
     const k = this.find(keyIdOrAlias);
     return k ? { arn: k.arn, state: k.state } : undefined;
+  }
+
+  /** A copy of every key (grants included) and alias, for `restore`. */
+  snapshot(): { keys: FakeKey[]; aliases: [string, string][] } {
+    return { keys: this.keys().map(copyKey), aliases: [...this.aliasMap] };
+  }
+
+  /** Replaces keys and aliases with a copy of a snapshot's (key material and signing pairs are shared). */
+  restore(s: { keys: FakeKey[]; aliases: [string, string][] }): void {
+    this.keyMap.clear();
+    for (const k of s.keys) this.keyMap.set(k.keyId, copyKey(k));
+    this.aliasMap.clear();
+    for (const [alias, id] of s.aliases) this.aliasMap.set(alias, id);
   }
 
   setState(keyIdOrAlias: string, state: KeyState): void {

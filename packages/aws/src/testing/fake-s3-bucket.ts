@@ -2,7 +2,8 @@
  * The state of one bucket of the in-memory S3 (fake-s3.ts): a versioned bucket as S3 keeps it. Each key
  * has its versions, newest last; deleting without a version id adds a delete marker (the bytes stay, as a
  * noncurrent version); deleting a version id removes that version for good. Unfinished multipart uploads
- * are kept apart, invisible to listings of objects, until completed or aborted.
+ * are kept apart, invisible to listings of objects, until completed or aborted. Each version keeps its
+ * user metadata (`x-amz-meta-*`), as S3 does.
  */
 import { createHash } from "node:crypto";
 
@@ -23,6 +24,8 @@ export interface Version {
   etag: string;
   checksumSha256?: string;
   encryption: Encryption;
+  /** User metadata (`Metadata` of PutObject, CreateMultipartUpload, CopyObject); empty for a delete marker. */
+  metadata: Record<string, string>;
   lastModified: Date;
 }
 
@@ -36,12 +39,18 @@ export interface Upload {
   key: string;
   uploadId: string;
   encryption: Encryption;
+  metadata: Record<string, string>;
   checksumAlgorithm?: string;
   parts: Map<number, Part>;
 }
 
 export const md5Etag = (b: Uint8Array) => `"${createHash("md5").update(b).digest("hex")}"`;
 export const sha256b64 = (b: Uint8Array) => createHash("sha256").update(b).digest("base64");
+
+/** User metadata as S3 stores it: names lowercased (HTTP headers), values as given. */
+export function userMetadata(m: Record<string, string> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(m ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+}
 
 /** S3 orders keys by their UTF-8 bytes. */
 export const compareKeys = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
@@ -54,6 +63,14 @@ export class FakeBucket {
 
   constructor(readonly name: string) {}
 
+  /** An independent copy (versions are never changed once written; lists and uploads are copied). */
+  copy(): FakeBucket {
+    const b = new FakeBucket(this.name);
+    for (const [key, list] of this.versions) b.versions.set(key, [...list]);
+    for (const [id, u] of this.uploads) b.uploads.set(id, { ...u, parts: new Map(u.parts) });
+    return b;
+  }
+
   /** The newest version of the key, if it is an object (not a delete marker). */
   current(key: string): Version | undefined {
     const v = this.versions.get(key)?.at(-1);
@@ -64,7 +81,13 @@ export class FakeBucket {
     return this.versions.get(key)?.find((v) => v.versionId === versionId);
   }
 
-  write(key: string, body: Uint8Array | null, encryption: Encryption, checksumSha256?: string): Version {
+  write(
+    key: string,
+    body: Uint8Array | null,
+    encryption: Encryption,
+    checksumSha256?: string,
+    metadata: Record<string, string> = {},
+  ): Version {
     const seq = ++counter;
     const v: Version = {
       key,
@@ -74,6 +97,7 @@ export class FakeBucket {
       etag: body ? md5Etag(body) : "",
       ...(checksumSha256 ? { checksumSha256 } : {}),
       encryption,
+      metadata: body ? { ...metadata } : {},
       lastModified: new Date(),
     };
     const list = this.versions.get(key) ?? [];

@@ -1,15 +1,17 @@
 /**
  * An in-memory S3 behind aws-sdk-client-mock, for tests of anything that takes an S3Client: versioned
  * buckets, delete markers, multipart uploads (with S3's 5 MiB minimum part size, aborts, listing of
- * unfinished uploads), CopyObject and UploadPartCopy, paginated listings, SHA-256 checksums, SSE-KMS
- * recorded per version (and, given a KMS view, refused when the key is not usable, as S3 does), and the
- * errors S3 really answers (NoSuchKey, NotFound on HEAD, NoSuchBucket, NoSuchUpload, PreconditionFailed,
- * EntityTooSmall, InvalidPart). Faults (faults.ts) inject throttling or any error at any call.
+ * unfinished uploads: fake-s3-multipart.ts), CopyObject and UploadPartCopy, paginated listings, SHA-256
+ * checksums, user metadata (the workspace runtime's `sha256`), SSE-KMS recorded per version (and, given a
+ * KMS view, refused when the key is not usable, as S3 does), and the errors S3 really answers (NoSuchKey,
+ * NotFound on HEAD, NoSuchBucket, NoSuchUpload, PreconditionFailed, EntityTooSmall, InvalidPart). Faults
+ * (faults.ts) inject throttling or any error at any call; `snapshot`/`restore` copy every bucket.
  *
  * @example
  * const fake = new FakeS3(["staging"]);
  * fake.faults.fail("UploadPart", slowDown, { skip: 1 });
  * await new S3ObjectStore({ s3: fake.client, ... }).put(key, body); // rejects; fake.uploads("staging") is []
+ * const ws = fake.view("staging"); // one bucket's objects with their metadata (fake-s3-view.ts)
  */
 import {
   AbortMultipartUploadCommand,
@@ -25,7 +27,6 @@ import {
   ListObjectVersionsCommand,
   NoSuchBucket,
   NoSuchKey,
-  NoSuchUpload,
   NotFound,
   PutObjectCommand,
   S3Client,
@@ -34,8 +35,10 @@ import {
 } from "@aws-sdk/client-s3";
 import { mockClient } from "aws-sdk-client-mock";
 import { bytesOf, range, streamOf } from "./fake-s3-body";
-import { type Encryption, FakeBucket, md5Etag, sha256b64, type Version } from "./fake-s3-bucket";
+import { type Encryption, FakeBucket, sha256b64, userMetadata, type Version } from "./fake-s3-bucket";
 import { listObjects, listUploads, listVersions } from "./fake-s3-listing";
+import { abort, complete, createUpload, uploadPart, uploadPartCopy } from "./fake-s3-multipart";
+import { FakeS3View } from "./fake-s3-view";
 import { Faults, s3Error } from "./faults";
 
 /** What the fake S3 needs to know of KMS (FakeKms provides it): the key behind an id, ARN or alias. */
@@ -49,8 +52,6 @@ export interface FakeS3Options {
   /** Largest CopyObject source. @default 5 GiB */
   copyObjectMaxBytes?: number;
 }
-
-const MIN_PART = 5 * 1024 ** 2;
 
 export class FakeS3 {
   readonly client: S3Client;
@@ -95,24 +96,28 @@ export class FakeS3 {
     m.on(ListMultipartUploadsCommand).callsFake(
       on("ListMultipartUploads", (i) => listUploads(this.bucket(i.Bucket), i, this.pageSize)),
     );
-    m.on(CreateMultipartUploadCommand).callsFake(on("CreateMultipartUpload", (i) => this.createUpload(i)));
-    m.on(UploadPartCommand).callsFake(on("UploadPart", (i) => this.uploadPart(i)));
-    m.on(UploadPartCopyCommand).callsFake(on("UploadPartCopy", (i) => this.uploadPartCopy(i)));
-    m.on(CompleteMultipartUploadCommand).callsFake(on("CompleteMultipartUpload", (i) => this.complete(i)));
-    m.on(AbortMultipartUploadCommand).callsFake(on("AbortMultipartUpload", (i) => this.abort(i)));
+    m.on(CreateMultipartUploadCommand).callsFake(on("CreateMultipartUpload", (i) => createUpload(this, i)));
+    m.on(UploadPartCommand).callsFake(on("UploadPart", (i) => uploadPart(this, i)));
+    m.on(UploadPartCopyCommand).callsFake(on("UploadPartCopy", (i) => uploadPartCopy(this, i)));
+    m.on(CompleteMultipartUploadCommand).callsFake(on("CompleteMultipartUpload", (i) => complete(this, i)));
+    m.on(AbortMultipartUploadCommand).callsFake(on("AbortMultipartUpload", (i) => abort(this, i)));
     m.on(CopyObjectCommand).callsFake(on("CopyObject", (i) => this.copyObject(i)));
   }
 
   // ---- inspection, for assertions ----
 
   /** Current objects of a bucket (what ListObjectsV2 shows). */
-  objects(bucket: string, prefix = ""): { key: string; bytes: number; encryption: Encryption; checksum?: string }[] {
+  objects(
+    bucket: string,
+    prefix = "",
+  ): { key: string; bytes: number; encryption: Encryption; metadata: Record<string, string>; checksum?: string }[] {
     return this.bucket(bucket)
       .objects(prefix)
       .map((v) => ({
         key: v.key,
         bytes: v.body?.byteLength ?? 0,
         encryption: v.encryption,
+        metadata: v.metadata,
         ...(v.checksumSha256 ? { checksum: v.checksumSha256 } : {}),
       }));
   }
@@ -136,9 +141,34 @@ export class FakeS3 {
     return this.bucket(bucket).current(key)?.body ?? undefined;
   }
 
+  /**
+   * The current object's bytes as a GET through the client returns them (the SSE-KMS key must be usable):
+   * what the holder of a presigned GET URL receives. Faults apply.
+   */
+  async fetch(bucket: string, key: string): Promise<Uint8Array> {
+    const res = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return bytesOf(res.Body);
+  }
+
   /** Stores an object directly (arranging a test), bypassing faults and KMS. */
-  seed(bucket: string, key: string, body: Uint8Array | string): void {
-    this.bucket(bucket).write(key, typeof body === "string" ? Buffer.from(body) : body, {});
+  seed(bucket: string, key: string, body: Uint8Array | string, metadata: Record<string, string> = {}): Version {
+    return this.bucket(bucket).write(key, typeof body === "string" ? Buffer.from(body) : body, {}, undefined, metadata);
+  }
+
+  /** A copy of every bucket, for `restore`: many runs can start from one arranged state. */
+  snapshot(): Map<string, FakeBucket> {
+    return new Map([...this.buckets].map(([name, b]) => [name, b.copy()]));
+  }
+
+  /** Replaces every bucket with a copy of a snapshot's. */
+  restore(s: Map<string, FakeBucket>): void {
+    this.buckets.clear();
+    for (const [name, b] of s) this.buckets.set(name, b.copy());
+  }
+
+  /** One bucket seen on its own: its objects with their metadata, seeded as the workspace runtime writes them. */
+  view(bucket: string): FakeS3View {
+    return new FakeS3View(this, this.bucket(bucket));
   }
 
   // ---- the commands ----
@@ -151,7 +181,7 @@ export class FakeS3 {
   }
 
   /** The SSE-KMS settings S3 would store, after checking the key with KMS as S3 does. */
-  private encryption(i: { ServerSideEncryption?: string; SSEKMSKeyId?: string; BucketKeyEnabled?: boolean }) {
+  encryption(i: { ServerSideEncryption?: string; SSEKMSKeyId?: string; BucketKeyEnabled?: boolean }) {
     if (i.ServerSideEncryption !== "aws:kms") return { ServerSideEncryption: i.ServerSideEncryption ?? "AES256" };
     const arn = this.kmsUsable(i.SSEKMSKeyId ?? "alias/aws/s3");
     return { ServerSideEncryption: "aws:kms", SSEKMSKeyId: arn, BucketKeyEnabled: i.BucketKeyEnabled ?? false };
@@ -178,7 +208,7 @@ export class FakeS3 {
     const b = this.bucket(i.Bucket);
     const body = await bytesOf(i.Body);
     const encryption = this.encryption(i);
-    const v = b.write(i.Key as string, body, encryption, this.checksum(i, body));
+    const v = b.write(i.Key as string, body, encryption, this.checksum(i, body), userMetadata(i.Metadata));
     return { ETag: v.etag, VersionId: v.versionId, ChecksumSHA256: v.checksumSha256, ...encryption };
   }
 
@@ -199,6 +229,7 @@ export class FakeS3 {
       ETag: v.etag,
       VersionId: v.versionId,
       LastModified: v.lastModified,
+      Metadata: { ...v.metadata },
       ...(v.checksumSha256 && !r ? { ChecksumSHA256: v.checksumSha256 } : {}),
       ...v.encryption,
       // biome-ignore lint/suspicious/noExplicitAny: the mock returns the SDK's streaming output type, which a test stream cannot spell
@@ -230,46 +261,8 @@ export class FakeS3 {
     return { Deleted: i.Delete?.Quiet ? [] : Deleted, Errors };
   }
 
-  private createUpload(i: CreateMultipartUploadCommand["input"]) {
-    const b = this.bucket(i.Bucket);
-    const uploadId = `up-${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
-    const encryption = this.encryption(i);
-    b.uploads.set(uploadId, {
-      key: i.Key as string,
-      uploadId,
-      encryption,
-      ...(i.ChecksumAlgorithm ? { checksumAlgorithm: i.ChecksumAlgorithm } : {}),
-      parts: new Map(),
-    });
-    return { UploadId: uploadId, Bucket: i.Bucket, Key: i.Key, ...encryption };
-  }
-
-  private upload(bucket: string | undefined, key: string | undefined, uploadId: string | undefined) {
-    const u = uploadId ? this.bucket(bucket).uploads.get(uploadId) : undefined;
-    if (!u || u.key !== key) {
-      throw new NoSuchUpload({ message: "The specified upload does not exist.", $metadata: { httpStatusCode: 404 } });
-    }
-    return u;
-  }
-
-  private storePart(i: { Bucket?: string; Key?: string; UploadId?: string; PartNumber?: number }, body: Uint8Array) {
-    const u = this.upload(i.Bucket, i.Key, i.UploadId);
-    const n = i.PartNumber ?? 0;
-    if (n < 1 || n > 10_000)
-      throw s3Error("InvalidArgument", 400, "Part number must be an integer between 1 and 10000");
-    const part = { body, etag: md5Etag(body), checksumSha256: sha256b64(body) };
-    u.parts.set(n, part);
-    return part;
-  }
-
-  private async uploadPart(i: UploadPartCommand["input"]) {
-    const body = await bytesOf(i.Body);
-    const p = this.storePart(i, body);
-    return { ETag: p.etag, ChecksumSHA256: p.checksumSha256 };
-  }
-
   /** The current version behind a `CopySource` (`bucket/url-encoded-key`), checked against its ETag. */
-  private copySource(source: string | undefined, ifMatch: string | undefined): Version {
+  copySource(source: string | undefined, ifMatch: string | undefined): Version {
     const [bucket, ...rest] = (source ?? "").split("/");
     const key = rest.map(decodeURIComponent).join("/");
     const v = this.bucket(bucket).current(key);
@@ -280,45 +273,6 @@ export class FakeS3 {
     }
     if (v.encryption.SSEKMSKeyId) this.kmsUsable(v.encryption.SSEKMSKeyId);
     return v;
-  }
-
-  private uploadPartCopy(i: UploadPartCopyCommand["input"]) {
-    const v = this.copySource(i.CopySource, i.CopySourceIfMatch);
-    const body = v.body as Uint8Array;
-    const r = range(i.CopySourceRange, body.byteLength) ?? [0, body.byteLength - 1];
-    const p = this.storePart(i, body.slice(r[0], r[1] + 1));
-    return { CopyPartResult: { ETag: p.etag, ChecksumSHA256: p.checksumSha256, LastModified: new Date() } };
-  }
-
-  private complete(i: CompleteMultipartUploadCommand["input"]) {
-    const u = this.upload(i.Bucket, i.Key, i.UploadId);
-    const listed = i.MultipartUpload?.Parts ?? [];
-    if (listed.length === 0) throw s3Error("MalformedXML", 400, "You must specify at least one part");
-    const bodies: Uint8Array[] = [];
-    let previous = 0;
-    for (const [index, p] of listed.entries()) {
-      const stored = u.parts.get(p.PartNumber ?? 0);
-      if (!stored || stored.etag !== p.ETag)
-        throw s3Error("InvalidPart", 400, "One or more of the specified parts could not be found");
-      if ((p.PartNumber ?? 0) <= previous)
-        throw s3Error("InvalidPartOrder", 400, "The list of parts was not in ascending order");
-      if (index < listed.length - 1 && stored.body.byteLength < MIN_PART) {
-        throw s3Error("EntityTooSmall", 400, "Your proposed upload is smaller than the minimum allowed object size.");
-      }
-      previous = p.PartNumber ?? 0;
-      bodies.push(stored.body);
-    }
-    const body = Buffer.concat(bodies);
-    const b = this.bucket(i.Bucket);
-    b.uploads.delete(u.uploadId);
-    const v = b.write(u.key, new Uint8Array(body), u.encryption, u.checksumAlgorithm ? sha256b64(body) : undefined);
-    return { Bucket: i.Bucket, Key: i.Key, ETag: v.etag, VersionId: v.versionId, ...u.encryption };
-  }
-
-  private abort(i: AbortMultipartUploadCommand["input"]) {
-    const u = this.upload(i.Bucket, i.Key, i.UploadId);
-    this.bucket(i.Bucket).uploads.delete(u.uploadId);
-    return {};
   }
 
   private copyObject(i: CopyObjectCommand["input"]) {
@@ -332,7 +286,9 @@ export class FakeS3 {
       );
     }
     const encryption = this.encryption(i);
-    const target = this.bucket(i.Bucket).write(i.Key as string, body, encryption, this.checksum(i, body));
+    // S3 copies the source's metadata unless told to REPLACE it.
+    const metadata = i.MetadataDirective === "REPLACE" ? userMetadata(i.Metadata) : v.metadata;
+    const target = this.bucket(i.Bucket).write(i.Key as string, body, encryption, this.checksum(i, body), metadata);
     return { CopyObjectResult: { ETag: target.etag, LastModified: target.lastModified }, VersionId: target.versionId };
   }
 }

@@ -7,9 +7,9 @@
 import { randomBytes } from "node:crypto";
 import { type Actor, hasRole, requireRole } from "../actor";
 import { sha256Hex } from "../audit/record";
-import { GoneError, NotFoundError } from "../errors";
+import { AuditUnavailableError, DomainError, GoneError, NotFoundError } from "../errors";
 import type { Deps } from "../ports";
-import { audited, retryOnConflict } from "../usecase";
+import { type AuditContext, audited, recordRefusal, recordUnexpected, retryOnConflict } from "../usecase";
 import { getDecrypted } from "../workspace/objects";
 import { egressEvent } from "./lifecycle";
 import { downloadRefusal } from "./refusals";
@@ -100,10 +100,39 @@ export async function redeem(
   grantId: string,
   secret: string,
 ): Promise<{ permitId: string; path: string; bytes: number; sha256: string; body: AsyncIterable<Uint8Array> }> {
+  let known: DownloadGrant | null = null;
+  try {
+    return await spend(deps, grantId, secret, (g) => {
+      known = g;
+    });
+  } catch (err) {
+    // Refused links are recorded where they are refused (expired, used up) or are probes (unknown link,
+    // wrong secret); any other failure is recorded under the requester once the link was recognised.
+    if (err instanceof NotFoundError || err instanceof GoneError || err instanceof AuditUnavailableError) throw err;
+    const g = known as DownloadGrant | null;
+    const ctx: AuditContext = {
+      actor: { sub: g?.requester ?? "anonymous", roles: [] },
+      action: "egress.downloaded",
+      target: g ? `egress/${g.egressId}` : "download/*",
+      details: g ? { egressId: g.egressId, permitId: g.permitId, path: g.path } : {},
+    };
+    if (err instanceof DomainError) await recordRefusal(deps.store, ctx, err);
+    else await recordUnexpected(deps.store, ctx, err);
+    throw err;
+  }
+}
+
+async function spend(
+  deps: Deps,
+  grantId: string,
+  secret: string,
+  recognised: (g: DownloadGrant) => void,
+): Promise<{ permitId: string; path: string; bytes: number; sha256: string; body: AsyncIterable<Uint8Array> }> {
   const grant = await retryOnConflict(async () => {
     const v = await deps.store.get("download", grantId);
     if (!v || v.item.tokenHash !== sha256Hex(secret)) throw new NotFoundError("download", grantId);
     const g = v.item;
+    recognised(g);
     const r = await deps.store.get("egress", g.egressId);
     const refuse = async (err: GoneError) => {
       await deps.store.commit({

@@ -56,7 +56,11 @@ export async function review(deps: Deps, actor: Actor, id: string, input: Review
       return next;
     });
   });
-  if (decided.status === "approved") await ensureReleased(deps, decided);
+  if (decided.status === "approved") {
+    // The decision stands if the release copy fails (downloads finish it); the failure is recorded.
+    const releasing = { ...ctx, action: "egress.released", details: { egressId: id, permitId: decided.permitId } };
+    await audited(deps.store, releasing, () => ensureReleased(deps, decided));
+  }
   return decided;
 }
 

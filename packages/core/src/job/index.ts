@@ -70,7 +70,14 @@ async function submit(deps: Deps, actor: Actor, workspaceId: string, input: JobI
     });
     return job;
   });
-  await pump(deps, workspaceId);
+  // Submitted whatever happens next; a failure to start it is recorded (the job stays queued for the next pump).
+  const starting = {
+    actor: { sub: RUNNER, roles: [] },
+    action: "job.started",
+    target: `workspace/${workspaceId}/jobs/${job.id}`,
+    details: { workspaceId, jobId: job.id },
+  };
+  await audited(deps.store, starting, () => pump(deps, workspaceId));
   const current = await mustGet(deps.store, "job", job.id);
   return { ...current, stdout: "", stderr: "" };
 }
@@ -105,8 +112,9 @@ async function pump(deps: Deps, workspaceId: string): Promise<void> {
       return item;
     });
     if (!started) return;
-    const permit = await deps.store.get("permit", started.permitId);
+    // From here the job is `running`: any failure must end it, or it would wait for a task that never ran.
     try {
+      const permit = await deps.store.get("permit", started.permitId);
       await deps.runtime.startJob({
         workspaceId,
         jobId: started.id,

@@ -12,6 +12,7 @@ import {
   type Idempotency,
   idempotencyRecord,
   idempotentReplay,
+  markRecorded,
   mustGet,
   requireRoleAudited,
   retryOnConflict,
@@ -51,9 +52,27 @@ async function launch(
     requireRole(actor, "launch a workspace", "researcher");
     deps.runtime.assertAvailable();
     const previous = await idempotentReplay(deps, actor, idem);
-    if (previous) return { workspace: await mustGet(deps.store, "workspace", previous), replayed: true };
+    const result = previous
+      ? { workspace: await mustGet(deps.store, "workspace", previous), replayed: true }
+      : await create();
+    const ws = result.workspace;
+    if (!result.replayed) {
+      try {
+        await deps.scheduler.scheduleExpiry(ws.id, new Date(ws.expiresAt));
+      } finally {
+        // Provisioned even when scheduling failed: the caller's retry (same key) schedules it, the sweeper
+        // expires it meanwhile; a workspace left `provisioning` would wait for nothing until it expired.
+        deps.dispatcher.dispatch({ type: "workspace.provision", workspaceId: ws.id });
+      }
+    } else if (ws.status === "provisioning" || ws.status === "ready") {
+      // The retry of a launch whose scheduling failed: (re)schedule its expiry (idempotent).
+      await deps.scheduler.scheduleExpiry(ws.id, new Date(ws.expiresAt));
+    }
+    return { workspace: workspaceView(ws), replayed: result.replayed };
+  });
 
-    const result = await retryOnConflict(async () => {
+  async function create(): Promise<{ workspace: WorkspaceT; replayed: boolean }> {
+    return retryOnConflict(async () => {
       const permit = await visiblePermit(deps, actor, permitId, "workspace.launched");
       const p = permit.item;
       if (!namesResearcher(p, actor.sub)) {
@@ -105,21 +124,23 @@ async function launch(
         replayed: r.replayed,
       }));
     });
-    if (!result.replayed) {
-      await deps.scheduler.scheduleExpiry(result.workspace.id, new Date(result.workspace.expiresAt));
-      deps.dispatcher.dispatch({ type: "workspace.provision", workspaceId: result.workspace.id });
-    }
-    return { workspace: workspaceView(result.workspace), replayed: result.replayed };
-  });
+  }
 }
 
 const PROVISIONER = "system:provisioner";
 
 /**
  * Stages the permit's datasets (pseudonymised, encrypted), opens the workspace's read-only view of them in
- * the runtime and marks it ready, or failed with a reason and nothing left behind.
+ * the runtime and marks it ready, or failed with a reason and nothing left behind. An attempt that throws
+ * (its reads failed, or its outcome could not be recorded) is audited and left to the caller to retry.
  */
 async function provision(deps: Deps, workspaceId: string): Promise<WorkspaceT | null> {
+  const actor = { sub: PROVISIONER, roles: [] };
+  const ctx = { actor, action: "workspace.provisioned", target: `workspace/${workspaceId}`, details: { workspaceId } };
+  return audited(deps.store, ctx, () => provisionOnce(deps, workspaceId));
+}
+
+async function provisionOnce(deps: Deps, workspaceId: string): Promise<WorkspaceT | null> {
   const v = await deps.store.get("workspace", workspaceId);
   if (!v || v.item.status !== "provisioning") return v?.item ?? null;
   const ws = v.item;
@@ -188,7 +209,10 @@ async function provision(deps: Deps, workspaceId: string): Promise<WorkspaceT | 
       if (end.item.status === "failed") await deps.objects.deletePrefix(staging);
     }
   }
-  if (unexpected) throw unexpected;
+  if (unexpected) {
+    markRecorded(unexpected); // as `workspace.failed` above
+    throw unexpected;
+  }
   return result;
 }
 
