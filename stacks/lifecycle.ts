@@ -51,6 +51,11 @@ export function Lifecycle({ stack }: StackContext) {
     // Streams datasets through pseudonymisation (HMAC) and encryption: memory buys CPU on Lambda.
     memoryMiB: 2048,
   });
+  // No asynchronous retries by Lambda: two provisions of one workspace must never overlap (a failing one wipes
+  // what the other staged). A failed run marks the workspace failed itself; a run that died (timeout, crash)
+  // is re-dispatched by the sweeper once it has been provisioning for 20 minutes, beyond the 15-minute timeout
+  // (AWS_SWEEP in packages/aws/src/compose.ts), so the earlier run is surely over.
+  provision.configureAsyncInvoke({ retryAttempts: 0 });
   const expire = speFunction(stack, "Expire", {
     ...common,
     key: "expire",

@@ -279,6 +279,12 @@ describe("Lifecycle stack: triggers", () => {
     }
   });
 
+  it("never lets Lambda retry a provision run (two runs of one workspace must not overlap: the sweeper retries)", () => {
+    const configs = resources(lifecycle, "AWS::Lambda::EventInvokeConfig");
+    const provision = configs.find(([, c]) => render(c.Properties.FunctionName).includes(fn("provision").id));
+    expect(provision?.[1].Properties).toMatchObject({ MaximumRetryAttempts: 0, Qualifier: "$LATEST" });
+  });
+
   it("runs the sweeper every 5 minutes", () => {
     const rules = resources(lifecycle, "AWS::Events::Rule").filter(([, r]) => r.Properties.ScheduleExpression);
     expect(rules.map(([, r]) => [r.Properties.ScheduleExpression, r.Properties.Targets[0].Arn])).toEqual([

@@ -30,8 +30,9 @@ export interface SweepOptions {
   /** The sweep at startup: also resumes every provisioning, rebuilds runtime views, removes leftovers. */
   atStartup?: boolean;
   /**
-   * Dispatches again the provisioning of workspaces still `provisioning` this long after their launch (a
-   * dispatch that was lost, retries that ran out). Longer than any provisioning may take. @default never
+   * Dispatches again the provisioning of workspaces still `provisioning` this long after their launch or their
+   * last retry (a dispatch that was lost, a run that died), once per period. Longer than any provisioning run
+   * may take, so two runs never overlap. @default never
    */
   resumeProvisioningAfterMs?: number;
 }
@@ -53,9 +54,6 @@ export async function sweep(deps: Deps, opts: SweepOptions = {}): Promise<SweepR
     }
   };
   const now = deps.clock.now().toISOString();
-  const stale = (createdAt: string) =>
-    opts.resumeProvisioningAfterMs !== undefined &&
-    Date.parse(createdAt) + opts.resumeProvisioningAfterMs <= deps.clock.now().getTime();
 
   const permits = await listAll((page) => deps.store.list("permit", {}, page));
   for (const p of permits) {
@@ -87,9 +85,14 @@ export async function sweep(deps: Deps, opts: SweepOptions = {}): Promise<SweepR
       await attempt(`workspace/${ws.id}`, async () => {
         if (await Workspace.expire(deps, ws.id, SWEEPER)) report.workspacesTerminated++;
       });
-    } else if (ws.status === "provisioning" && (opts.atStartup || stale(ws.createdAt))) {
+    } else if (ws.status === "provisioning" && opts.atStartup) {
       deps.dispatcher.dispatch({ type: "workspace.provision", workspaceId: ws.id });
       report.provisioningResumed++;
+    } else if (ws.status === "provisioning" && opts.resumeProvisioningAfterMs !== undefined) {
+      const afterMs = opts.resumeProvisioningAfterMs;
+      await attempt(`workspace/${ws.id}`, async () => {
+        if (await Workspace.retryProvisioning(deps, ws.id, afterMs, SWEEPER)) report.provisioningResumed++;
+      });
     } else if (ws.status === "ready" && opts.atStartup) {
       await attempt(`workspace/${ws.id}`, async () => {
         // Jobs that were running when the controller stopped died with it (--die-with-parent).

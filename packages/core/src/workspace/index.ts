@@ -36,7 +36,7 @@ const HOUR_MS = 3_600_000;
 
 /** What the API shows: the manifest only once the workspace is ready. */
 export function workspaceView(ws: WorkspaceT): WorkspaceT {
-  const { manifest, ...rest } = ws;
+  const { manifest, provisionRetriedAt: _, ...rest } = ws;
   return ws.status === "ready" ? { ...rest, manifest: manifest ?? [] } : rest;
 }
 
@@ -329,6 +329,30 @@ async function terminate(deps: Deps, actor: Actor, id: string): Promise<Workspac
   });
 }
 
+/**
+ * Dispatches provisioning again when it has been pending `afterMs` since the launch or the last retry (a lost
+ * dispatch, or a provisioning run that died). The retry time is committed first, conditionally, so racing
+ * sweepers dispatch once, and with `afterMs` above the longest run two runs never overlap.
+ * @returns whether it dispatched.
+ */
+async function retryProvisioning(deps: Deps, id: string, afterMs: number, actorSub: string): Promise<boolean> {
+  const dispatched = await retryOnConflict(async () => {
+    const v = await deps.store.get("workspace", id);
+    if (!v || v.item.status !== "provisioning") return false;
+    const since = Date.parse(v.item.provisionRetriedAt ?? v.item.createdAt);
+    const now = deps.clock.now();
+    if (since + afterMs > now.getTime()) return false;
+    const item: WorkspaceT = { ...v.item, provisionRetriedAt: now.toISOString() };
+    await deps.store.commit({
+      writes: [{ kind: "workspace", item, expectedVersion: v.version }],
+      audit: [wsEvent(actorSub, "workspace.provision_retried", item, { pendingSince: new Date(since).toISOString() })],
+    });
+    return true;
+  });
+  if (dispatched) deps.dispatcher.dispatch({ type: "workspace.provision", workspaceId: id });
+  return dispatched;
+}
+
 const EXPIRY = "system:expiry";
 
 /** Terminates the workspace if its time is up (timer or sweeper). @returns whether it was terminated. */
@@ -352,6 +376,16 @@ async function expire(deps: Deps, id: string, actorSub = EXPIRY): Promise<boolea
   return true;
 }
 
-export const Workspace = { launch, provision, restoreView, list, get, extend, terminate, expire };
+export const Workspace = {
+  launch,
+  provision,
+  retryProvisioning,
+  restoreView,
+  list,
+  get,
+  extend,
+  terminate,
+  expire,
+};
 /** The type shares the name of the use cases: `Workspace.launch(...)` returns a `Workspace`. */
 export type Workspace = WorkspaceT;

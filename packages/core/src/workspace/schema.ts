@@ -45,6 +45,8 @@ export interface Workspace {
   isolation?: "bubblewrap" | "none" | "fargate";
   /** Why provisioning failed (no data values), when status is `failed`. */
   failureReason?: string;
+  /** When provisioning was last dispatched again by the sweeper (internal: not shown by the API). */
+  provisionRetriedAt?: string;
 }
 
 export const LIVE_STATUSES: readonly WorkspaceStatus[] = ["provisioning", "ready", "stopping"];
