@@ -36,7 +36,7 @@ const HOUR_MS = 3_600_000;
 
 /** What the API shows: the manifest only once the workspace is ready. */
 export function workspaceView(ws: WorkspaceT): WorkspaceT {
-  const { manifest, provisionRetriedAt: _, ...rest } = ws;
+  const { manifest, provisionRetriedAt: _retried, outputsArchiveAttempts: _attempts, ...rest } = ws;
   return ws.status === "ready" ? { ...rest, manifest: manifest ?? [] } : rest;
 }
 

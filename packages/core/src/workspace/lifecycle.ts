@@ -57,11 +57,15 @@ export function stoppingChange(
   };
 }
 
+/** Terminations that keep the outputs for another try when archiving them fails (a throttled store, say). */
+export const MAX_OUTPUTS_ARCHIVE_ATTEMPTS = 5;
+
 /**
  * Stops the workspace's jobs, keeps its outputs (encrypted), wipes its plaintext and records `terminated`.
  * Idempotent: a workspace already terminated is left alone. If the runtime fails, the workspace stays
- * `stopping` and the sweeper tries again. Failing to keep the outputs does not keep the workspace alive:
- * it is recorded, and the plaintext is wiped all the same.
+ * `stopping` and the sweeper tries again. If the outputs cannot all be archived, the workspace also stays
+ * `stopping` (jobs stopped, nothing running) and the sweeper tries again, up to MAX_OUTPUTS_ARCHIVE_ATTEMPTS
+ * terminations; after that the loss is recorded and the plaintext is wiped all the same.
  */
 export async function completeStop(
   deps: Pick<Deps, "store" | "runtime" | "scheduler" | "clock" | "objects" | "keys">,
@@ -73,28 +77,41 @@ export async function completeStop(
   const ws = current.item;
   await deps.runtime.stopJobs(workspaceId);
   await endOpenJobs(deps, actor, workspaceId, "cancelled", "the workspace was terminated");
+  let problem: string | null = null;
+  let archived = { files: 0, bytes: 0, failed: 0 };
   try {
     const { kept, failed } = await archiveOutputs(deps, ws);
-    if (kept.length > 0 || failed > 0) {
-      await deps.store.commit({
-        writes: [],
-        audit: [
-          wsEvent(
-            actor,
-            "workspace.outputs_archived",
-            ws,
-            { files: kept.length, bytes: kept.reduce((n, f) => n + f.bytes, 0), failed },
-            failed > 0 ? "failed" : "allowed",
-          ),
-        ],
-      });
-    }
+    archived = { files: kept.length, bytes: kept.reduce((n, f) => n + f.bytes, 0), failed };
+    if (failed > 0) problem = `${failed} output files could not be archived`;
   } catch (err) {
-    const reason = err instanceof DomainError ? err.message : "the outputs could not be archived (see the server log)";
-    await deps.store.commit({
-      writes: [],
-      audit: [wsEvent(actor, "workspace.outputs_archived", ws, { reason }, "failed")],
-    });
+    problem = err instanceof DomainError ? err.message : "the outputs could not be archived (see the server log)";
+  }
+  if (problem) {
+    const attempt = (ws.outputsArchiveAttempts ?? 0) + 1;
+    const retrying = attempt < MAX_OUTPUTS_ARCHIVE_ATTEMPTS;
+    const event = wsEvent(
+      actor,
+      "workspace.outputs_archived",
+      ws,
+      { ...archived, reason: problem, attempt, retrying },
+      "failed",
+    );
+    if (retrying) {
+      // Nothing is wiped: the outputs stay for the sweeper's next try (the workspace stays `stopping`).
+      const item: Workspace = { ...ws, outputsArchiveAttempts: attempt };
+      try {
+        await deps.store.commit({
+          writes: [{ kind: "workspace", item, expectedVersion: current.version }],
+          audit: [event],
+        });
+      } catch (err) {
+        if (!(err instanceof ConcurrentUpdateError)) throw err;
+      }
+      return item;
+    }
+    await deps.store.commit({ writes: [], audit: [event] });
+  } else if (archived.files > 0) {
+    await deps.store.commit({ writes: [], audit: [wsEvent(actor, "workspace.outputs_archived", ws, archived)] });
   }
   await deps.runtime.stop(workspaceId);
   // The staged copy is of no use once the workspace is gone (data minimisation); outputs and logs stay.

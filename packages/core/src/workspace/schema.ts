@@ -47,6 +47,8 @@ export interface Workspace {
   failureReason?: string;
   /** When provisioning was last dispatched again by the sweeper (internal: not shown by the API). */
   provisionRetriedAt?: string;
+  /** Terminations that could not archive the outputs yet and kept them for a retry (internal). */
+  outputsArchiveAttempts?: number;
 }
 
 export const LIVE_STATUSES: readonly WorkspaceStatus[] = ["provisioning", "ready", "stopping"];
