@@ -6,6 +6,7 @@
  * A workspace therefore never outlives its `expiresAt` by more than the sweep interval, even across restarts.
  */
 
+import { Job } from "./job";
 import { endOpenJobs } from "./job/lifecycle";
 import { listAll } from "./paging";
 import { keyDue, Permit } from "./permit";
@@ -93,11 +94,16 @@ export async function sweep(deps: Deps, opts: SweepOptions = {}): Promise<SweepR
       await attempt(`workspace/${ws.id}`, async () => {
         if (await Workspace.retryProvisioning(deps, ws.id, afterMs, SWEEPER)) report.provisioningResumed++;
       });
-    } else if (ws.status === "ready" && opts.atStartup) {
+    } else if (ws.status === "ready") {
       await attempt(`workspace/${ws.id}`, async () => {
-        // Jobs that were running when the controller stopped died with it (--die-with-parent).
-        await endOpenJobs(deps, SWEEPER, ws.id, "failed", "the controller restarted while the job was running");
-        if (await Workspace.restoreView(deps, ws.id)) report.viewsRestored++;
+        if (opts.atStartup) {
+          // Jobs that were running when the controller stopped died with it (--die-with-parent).
+          await endOpenJobs(deps, SWEEPER, ws.id, "failed", "the controller restarted while the job was running");
+          if (await Workspace.restoreView(deps, ws.id)) report.viewsRestored++;
+        }
+        // A queued job waits for a job to end or a new one to be submitted; if its start was lost (the
+        // controller or a Lambda died in between), this starts it.
+        await Job.pump(deps, ws.id);
       });
     }
   }
