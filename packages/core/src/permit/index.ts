@@ -1,7 +1,7 @@
 /** Permit use cases: admins create, suspend, reinstate and revoke; suspension, revocation and expiry cascade. */
 import { type Actor, hasRole, requireRole } from "../actor";
 import { cancelOpenRequests } from "../egress/lifecycle";
-import { ConflictError, NotFoundError, ValidationError } from "../errors";
+import { ConflictError, DomainError, NotFoundError, ValidationError } from "../errors";
 import { listAll } from "../paging";
 import type { Deps, Versioned } from "../ports";
 import type { Page } from "../schema-common";
@@ -219,7 +219,25 @@ async function revoke(deps: D, actor: Actor, id: string, reason: string) {
   // The revoke is committed whatever happens next. If shredding cannot finish now (a workspace still
   // stopping, the database busy), the sweeper retries it and reports the failure; the permit shows no
   // keyDestroyedAt until it is done.
-  const shredded = await destroyKey(deps, actor.sub, id, "revoked").catch(() => false);
+  const shredded = await destroyKey(deps, actor.sub, id, "revoked").catch(async (err: unknown) => {
+    // Recorded (the error's code or class only: never a message that could hold data), then left to the sweeper.
+    const error = err instanceof DomainError ? err.code : err instanceof Error ? err.name : "unknown";
+    await deps.store
+      .commit({
+        writes: [],
+        audit: [
+          {
+            actor: actor.sub,
+            action: "permit.key_destroyed",
+            target: target(id),
+            outcome: "failed",
+            details: { permitId: id, reason: "revoked", error, retriedBy: "sweeper" },
+          },
+        ],
+      })
+      .catch(() => {});
+    return false;
+  });
   return shredded ? permitView(await mustGet(deps.store, "permit", id), deps.clock.now()) : permit;
 }
 
