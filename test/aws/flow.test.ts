@@ -264,6 +264,7 @@ describe("a permit's life on AWS, through the API and the functions", () => {
     const key = w.kms.keys().find((k) => k.tags["spe:permit"] === PERMIT);
     expect(key?.state).toBe("PendingDeletion");
     expect(w.kms.aliases()).toEqual({});
+    expect([...w.iam.roles.keys()]).toEqual([]); // the permit's task role is deleted with its data
     for (const bucket of [BUCKETS.staging, BUCKETS.outputs, BUCKETS.quarantine, BUCKETS.releases, BUCKETS.workspaces]) {
       expect(w.s3.versions(bucket, `permits/${PERMIT}/`)).toEqual([]);
     }

@@ -197,6 +197,29 @@ describe("EcsRuntime.start", () => {
   });
 });
 
+describe("EcsRuntime.releasePermit", () => {
+  it("deletes the permit's task role and its policy once the permit's data is destroyed, idempotently", async () => {
+    const { runtime, iam, workspaces } = testRuntime();
+    workspaces.set(W, P);
+    await runtime.start(spec(), []);
+    expect(iam.roles.size).toBe(1);
+    await runtime.releasePermit(P);
+    expect(iam.roles.size).toBe(0);
+    await runtime.releasePermit(P); // already gone: nothing to do, no error
+    expect(iam.faults.count("DeleteRole")).toBe(2);
+  });
+
+  it("retries a throttled deletion, and refuses a malformed permit id before calling IAM", async () => {
+    const { runtime, iam, workspaces } = testRuntime();
+    workspaces.set(W, P);
+    await runtime.start(spec(), []);
+    iam.faults.fail("DeleteRole", iamThrottling, { times: 1 });
+    await runtime.releasePermit(P);
+    expect(iam.roles.size).toBe(0);
+    await expect(runtime.releasePermit("../other")).rejects.toBeInstanceOf(DomainError);
+  });
+});
+
 describe("EcsRuntime.stop and exists", () => {
   it("stops the tasks, retires the grants and deletes every version, delete marker and unfinished upload", async () => {
     const { runtime, s3, ecs, keys, workspaces } = testRuntime();

@@ -38,7 +38,7 @@ import {
   waitStopped,
   workspaceTasks,
 } from "./ecs-tasks";
-import { ensureTaskRole, type TaskRoleOptions } from "./task-role";
+import { deleteTaskRole, ensureTaskRole, type TaskRoleOptions } from "./task-role";
 import { checkAreaPath, isMissing, MAX_KEY_BYTES, WorkspaceArea } from "./workspace-area";
 
 export type { EcsRuntimeOptions, WorkspaceKeyGrants } from "./ecs-runtime-options";
@@ -151,6 +151,11 @@ export class EcsRuntime implements WorkspaceRuntime {
     await this.o.keys.retireWorkspaceGrants(permitId, workspaceId);
     await this.area(permitId, workspaceId).deleteAll();
     for (const key of this.started.keys()) if (key.startsWith(`${workspaceId}/`)) this.started.delete(key);
+  }
+
+  /** Deletes the permit's task role (IAM roles count against the account's quota). Idempotent. */
+  async releasePermit(permitId: string): Promise<void> {
+    await deleteTaskRole(this.role, checkId("permit", permitId, PERMIT_ID));
   }
 
   async exists(workspaceId: string): Promise<boolean> {

@@ -7,9 +7,12 @@
 import { createHash } from "node:crypto";
 import {
   CreateRoleCommand,
+  DeleteRoleCommand,
+  DeleteRolePolicyCommand,
   EntityAlreadyExistsException,
   GetRoleCommand,
   type IAMClient,
+  NoSuchEntityException,
   PutRolePolicyCommand,
 } from "@aws-sdk/client-iam";
 import { type RetryOptions, retrying } from "./runtime-retry";
@@ -145,4 +148,28 @@ export async function ensureTaskRole(o: TaskRoleOptions, permitId: string): Prom
     o.retry,
   );
   return arn;
+}
+
+/**
+ * Deletes the permit's task role once its data is destroyed (roles count against the account's IAM quota).
+ * Idempotent: a role or policy already gone is fine.
+ */
+export async function deleteTaskRole(o: TaskRoleOptions, permitId: string): Promise<void> {
+  const RoleName = taskRoleName(o.stage, permitId);
+  const gone = (err: unknown) =>
+    err instanceof NoSuchEntityException || (err as Error).name === "NoSuchEntityException";
+  await retrying(
+    "deleting the task role's policy",
+    () => o.iam.send(new DeleteRolePolicyCommand({ RoleName, PolicyName: ACCESS_POLICY_NAME })),
+    o.retry,
+  ).catch((err: unknown) => {
+    if (!gone(err)) throw err;
+  });
+  await retrying(
+    "deleting the permit's task role",
+    () => o.iam.send(new DeleteRoleCommand({ RoleName })),
+    o.retry,
+  ).catch((err: unknown) => {
+    if (!gone(err)) throw err;
+  });
 }

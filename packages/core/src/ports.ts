@@ -226,6 +226,11 @@ export interface WorkspaceRuntime {
   ): Promise<{ kind: "file" | "directory" | "symlink" | "other" | "missing"; bytes: number }>;
   /** Streams one regular file under `outputs/` (no symlinks followed). */
   readOutput(workspaceId: string, path: string): AsyncIterable<Uint8Array>;
+  /**
+   * Releases what the runtime keeps per permit (AWS: the permit's task role), once the permit's data is
+   * destroyed and none of its workspaces is live. Idempotent. Absent when the runtime keeps nothing.
+   */
+  releasePermit?(permitId: string): Promise<void>;
 }
 
 export interface Scheduler {

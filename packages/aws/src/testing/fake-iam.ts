@@ -1,10 +1,14 @@
 /**
  * An in-memory IAM behind aws-sdk-client-mock, for the per-permit task roles of the workspace runtime:
  * CreateRole (names unique regardless of case: EntityAlreadyExists), GetRole with its permissions boundary,
- * PutRolePolicy (inline policies), NoSuchEntity for a role that is not there, faults (faults.ts) at any call.
+ * PutRolePolicy / DeleteRolePolicy (inline policies), DeleteRole (refused with DeleteConflict while a policy is
+ * attached, as IAM does), NoSuchEntity for a role that is not there, faults (faults.ts) at any call.
  */
 import {
   CreateRoleCommand,
+  DeleteConflictException,
+  DeleteRoleCommand,
+  DeleteRolePolicyCommand,
   EntityAlreadyExistsException,
   GetRoleCommand,
   IAMClient,
@@ -82,6 +86,29 @@ export class FakeIam {
         if (!r)
           throw new NoSuchEntityException({ message: "The role cannot be found.", $metadata: { httpStatusCode: 404 } });
         r.policies.set(i.PolicyName!, i.PolicyDocument!);
+        return {};
+      }),
+    );
+    const noSuch = () =>
+      new NoSuchEntityException({ message: "The role cannot be found.", $metadata: { httpStatusCode: 404 } });
+    m.on(DeleteRolePolicyCommand).callsFake(
+      on("DeleteRolePolicy", (i: DeleteRolePolicyCommand["input"]) => {
+        const r = this.roles.get(i.RoleName!);
+        if (!r || !r.policies.delete(i.PolicyName!)) throw noSuch();
+        return {};
+      }),
+    );
+    m.on(DeleteRoleCommand).callsFake(
+      on("DeleteRole", (i: DeleteRoleCommand["input"]) => {
+        const r = this.roles.get(i.RoleName!);
+        if (!r) throw noSuch();
+        if (r.policies.size > 0) {
+          throw new DeleteConflictException({
+            message: "Cannot delete entity, must delete policies first.",
+            $metadata: { httpStatusCode: 409 },
+          });
+        }
+        this.roles.delete(i.RoleName!);
         return {};
       }),
     );

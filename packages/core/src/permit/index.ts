@@ -267,6 +267,7 @@ async function destroyKey(deps: D, actorSub: string, id: string, why: "revoked" 
   await cancelOpenRequests(deps, actorSub, id, why === "revoked" ? "permit_revoked" : "permit_data_destroyed");
   const destroyed = await deps.keys.destroyPermitKey(id);
   const objects = await deps.objects.deletePrefix(permitPrefix(id));
+  await deps.runtime.releasePermit?.(id);
   return retryOnConflict(async () => {
     const v = await deps.store.get("permit", id);
     if (!v || v.item.keyDestroyedAt) return false;
