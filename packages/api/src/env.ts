@@ -1,18 +1,13 @@
 /** Types shared by the app and its routes. */
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import type { Actor, Deps, Signer } from "@spe/core";
+import type { Actor, Deps, RedeemedDownload, Signer } from "@spe/core";
 import type { ConsoleOptions } from "./console/options";
 import type { TokenVerifier } from "./middleware/auth";
 import type { LogLine } from "./middleware/request-log";
 
-/** A redeemed download, handed to `offloadDownload`: the released plaintext and what identifies it. */
-export interface OffloadedFile {
+/** A redeemed download, handed to `offloadDownload`, with the link's grant id. */
+export interface OffloadedFile extends RedeemedDownload {
   grantId: string;
-  permitId: string;
-  path: string;
-  bytes: number;
-  sha256: string;
-  body: AsyncIterable<Uint8Array>;
 }
 
 export interface ApiDeps extends Deps {

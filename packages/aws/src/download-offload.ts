@@ -10,6 +10,7 @@ import { Readable } from "node:stream";
 import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import type { RedeemedDownload } from "@spe/core";
 import { DOWNLOADS_PREFIX } from "./bucket-layout";
 
 export { DOWNLOADS_PREFIX };
@@ -24,14 +25,8 @@ export interface OffloadOptions {
   ttlSeconds?: number;
 }
 
-export interface OffloadFile {
-  grantId: string;
-  permitId: string;
-  path: string;
-  bytes: number;
-  sha256: string;
-  body: AsyncIterable<Uint8Array>;
-}
+/** A spent download link's file (core's RedeemedDownload) and its grant id. */
+export type OffloadFile = RedeemedDownload & { grantId: string };
 
 /** A file name safe in a Content-Disposition header: the last path segment, RFC 5987 encoded. */
 function disposition(path: string): string {

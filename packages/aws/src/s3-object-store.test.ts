@@ -2,45 +2,11 @@ import { randomBytes } from "node:crypto";
 import { CreateMultipartUploadCommand, DeleteObjectCommand } from "@aws-sdk/client-s3";
 import { objectKeys } from "@spe/core";
 import { describe, expect, it } from "vitest";
-import { egressKeys } from "../../../packages/core/src/egress/snapshot";
 import { describeObjectStoreContract } from "../../../test/contracts/object-store-contract";
 import { S3ObjectStore } from "./s3-object-store";
+import { chunks, collect, eg, everything, keyArn, MiB, setup, ws } from "./s3-object-store.test-support";
 import { OBJECT_BUCKETS as B, FakeS3 } from "./testing/fake-s3";
 import { slowDown } from "./testing/faults";
-
-const MiB = 1024 ** 2;
-const keyArn = (p: string) => `arn:aws:kms:eu-central-1:111122223333:alias/spe-test/permit/${p}`;
-
-function setup(o: { pageSize?: number; copyObjectMaxBytes?: number } = {}) {
-  const fake = new FakeS3(Object.values(B), o.copyObjectMaxBytes ? { copyObjectMaxBytes: o.copyObjectMaxBytes } : {});
-  if (o.pageSize) fake.pageSize = o.pageSize;
-  const store = new S3ObjectStore({
-    s3: fake.client,
-    buckets: B,
-    permitKeyArn: keyArn,
-    partBytes: 5 * MiB,
-    ...(o.copyObjectMaxBytes ? { copyObjectMaxBytes: o.copyObjectMaxBytes, copyPartBytes: 5 * MiB } : {}),
-  });
-  return { fake, store };
-}
-
-async function* chunks(...parts: (Uint8Array | string)[]): AsyncGenerator<Uint8Array> {
-  for (const p of parts) yield typeof p === "string" ? Buffer.from(p) : p;
-}
-async function collect(body: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const out: Uint8Array[] = [];
-  for await (const c of body) out.push(c);
-  return Buffer.concat(out);
-}
-/** Every object version, delete marker and unfinished upload in every bucket. */
-const everything = (fake: FakeS3) =>
-  Object.values(B).flatMap((b) => [
-    ...fake.versions(b).map((v) => `${b}:${v.key}`),
-    ...fake.uploads(b).map((u) => `${b}:upload:${u.key}`),
-  ]);
-
-const ws = objectKeys("pmt-1", "ws-1");
-const eg = egressKeys("pmt-1", "eg-1");
 
 // Small pages so that every listing in the contract crosses page boundaries.
 describeObjectStoreContract("S3ObjectStore (in-memory S3, 2-key pages)", () => setup({ pageSize: 2 }));

@@ -33,6 +33,15 @@ export interface DownloadGrant {
   createdAt: string;
 }
 
+/** What a spent link gives: the released plaintext (streamed) and what identifies it. */
+export interface RedeemedDownload {
+  permitId: string;
+  path: string;
+  bytes: number;
+  sha256: string;
+  body: AsyncIterable<Uint8Array>;
+}
+
 export interface DownloadLink {
   path: string;
   /** Relative to the server: `/dl/<grant>/<secret>`; the API makes it absolute. */
@@ -95,11 +104,7 @@ export async function createLinks(deps: Deps, actor: Actor, id: string): Promise
  * credential); the download is audited under the requester it was made for.
  * @throws NotFoundError for an unknown link or a wrong secret; GoneError when expired or used up.
  */
-export async function redeem(
-  deps: Deps,
-  grantId: string,
-  secret: string,
-): Promise<{ permitId: string; path: string; bytes: number; sha256: string; body: AsyncIterable<Uint8Array> }> {
+export async function redeem(deps: Deps, grantId: string, secret: string): Promise<RedeemedDownload> {
   let known: DownloadGrant | null = null;
   try {
     return await spend(deps, grantId, secret, (g) => {
@@ -127,7 +132,7 @@ async function spend(
   grantId: string,
   secret: string,
   recognised: (g: DownloadGrant) => void,
-): Promise<{ permitId: string; path: string; bytes: number; sha256: string; body: AsyncIterable<Uint8Array> }> {
+): Promise<RedeemedDownload> {
   const grant = await retryOnConflict(async () => {
     const v = await deps.store.get("download", grantId);
     if (!v || v.item.tokenHash !== sha256Hex(secret)) throw new NotFoundError("download", grantId);

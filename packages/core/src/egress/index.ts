@@ -20,7 +20,7 @@ import { readSnapshot } from "./snapshot";
 export * from "./actions";
 export * from "./blind";
 export * from "./checks";
-export type { DownloadGrant, DownloadLink } from "./downloads";
+export type { DownloadGrant, DownloadLink, RedeemedDownload } from "./downloads";
 export * from "./draft";
 export * from "./finding-location";
 export * from "./lifecycle";
