@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { FUNCTION_BUNDLING } from "../functions/lib/bundling";
+import { AwsEnv, ConsoleEnv } from "../packages/aws/src/config";
 import { emit, median, progress, round } from "./util";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -41,6 +42,11 @@ const FAKE_ENV: Record<string, string> = {
   SPE_PROVISION_FUNCTION_NAME: "bench-provision",
   SPE_JWT_ISSUER: "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_bench",
   SPE_JWT_JWKS_URL: "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_bench/.well-known/jwks.json",
+  // The API function's console settings (ConsoleEnv).
+  SPE_PLATFORM_KEY_ARN: "arn:aws:kms:eu-west-1:123456789012:key/platform",
+  SPE_CONSOLE_CLIENT_ID: "console-client",
+  SPE_AUTH_DOMAIN_URL: "https://spe-bench-123456789012.auth.eu-west-1.amazoncognito.com",
+  SPE_CONSOLE_REDIRECT_URI: "https://a1.execute-api.eu-west-1.amazonaws.com/console/oidc/callback",
   AWS_REGION: "eu-west-1",
   AWS_ACCESS_KEY_ID: "bench",
   AWS_SECRET_ACCESS_KEY: "bench",
@@ -59,6 +65,8 @@ function importMs(file: string): number {
       execFileSync(process.execPath, ["--no-warnings", "--input-type=module", "-e", script], {
         env: { PATH: process.env.PATH ?? "", ...FAKE_ENV },
         encoding: "utf8",
+        // A failing import prints a whole minified line: keep stderr out of the bench output.
+        stdio: ["ignore", "pipe", "pipe"],
       }),
     ),
   );
@@ -66,6 +74,8 @@ function importMs(file: string): number {
 }
 
 export async function runFunctions(): Promise<void> {
+  const missing = [...Object.keys(AwsEnv.shape), ...Object.keys(ConsoleEnv.shape)].filter((k) => !(k in FAKE_ENV));
+  if (missing.length > 0) throw new Error(`bench/functions.ts FAKE_ENV lacks ${missing.join(", ")}`);
   const out = mkdtempSync(join(tmpdir(), "spe-bench-fn-"));
   try {
     const baselineSrc = join(out, "baseline.ts");
