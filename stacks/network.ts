@@ -8,6 +8,9 @@
  * - CloudWatch Logs (interface): the awslogs driver writing to the workspace log group.
  * Nothing else: task credentials come from the Fargate agent (no STS endpoint), S3 calls KMS for SSE-KMS itself
  * (no KMS endpoint), and the task definition holds no secrets (no Secrets Manager endpoint).
+ * DNS is the one channel security groups and flow logs do not see (the VPC resolver answers every name by
+ * asking the internet's name servers): a Route 53 Resolver DNS Firewall answers only this region's AWS names
+ * (and the VPC's own) and NXDOMAIN for everything else, so a job cannot leak data in the names it looks up.
  * The Lambda functions are not in this VPC: they call IAM (a global service with no VPC endpoint) and
  * EventBridge Scheduler, which have no usable endpoint here, so a function inside the VPC would need a NAT
  * gateway, which this VPC must never have. They stay outside it and reach AWS APIs over TLS with their own
@@ -17,6 +20,7 @@ import { RemovalPolicy } from "aws-cdk-lib";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as logs from "aws-cdk-lib/aws-logs";
+import * as resolver from "aws-cdk-lib/aws-route53resolver";
 import { type StackContext, use } from "sst/constructs";
 import { Keys } from "./keys";
 import { workspaceLogGroupName } from "./lib/names";
@@ -167,10 +171,46 @@ export function Network({ stack }: StackContext) {
     }),
   );
 
+  dnsFirewall(stack, vpc.vpcId);
+
   return {
     vpc,
     workspaceSubnets: vpc.isolatedSubnets,
     taskSecurityGroup,
     endpointSecurityGroup,
   } as const;
+}
+
+/** The names a workspace task may resolve: this region's AWS endpoints (S3, ECR, Logs) and the VPC's own names. */
+export const ALLOWED_DNS = (region: string) => [`*.${region}.amazonaws.com`, `${region}.amazonaws.com`, "*.internal"];
+
+/**
+ * Route 53 Resolver DNS Firewall on the workspace VPC: allow the AWS names the tasks need, answer NXDOMAIN for
+ * every other name (evaluated in priority order: the allow list first). Without it a job could exfiltrate
+ * through the names it looks up (`<data>.attacker.example`), past egress review and out of every log.
+ */
+function dnsFirewall(stack: StackContext["stack"], vpcId: string): void {
+  const allowed = new resolver.CfnFirewallDomainList(stack, "DnsAllowed", {
+    name: `spe-${stack.stage}-allowed`,
+    domains: ALLOWED_DNS(stack.region),
+  });
+  const everything = new resolver.CfnFirewallDomainList(stack, "DnsEverything", {
+    name: `spe-${stack.stage}-everything`,
+    domains: ["*"],
+  });
+  const rules = new resolver.CfnFirewallRuleGroup(stack, "DnsFirewallRules", {
+    name: `spe-${stack.stage}-workspace-dns`,
+    firewallRules: [
+      { firewallDomainListId: allowed.attrId, priority: 100, action: "ALLOW" },
+      { firewallDomainListId: everything.attrId, priority: 200, action: "BLOCK", blockResponse: "NXDOMAIN" },
+    ],
+  });
+  new resolver.CfnFirewallRuleGroupAssociation(stack, "DnsFirewall", {
+    name: `spe-${stack.stage}-workspace-dns`,
+    firewallRuleGroupId: rules.attrId,
+    vpcId,
+    priority: 101,
+    // A change to the association cannot be made by mistake from the console either.
+    mutationProtection: "ENABLED",
+  });
 }

@@ -206,3 +206,21 @@ describe("Network stack: security groups", () => {
     }
   });
 });
+
+describe("Network stack: DNS", () => {
+  it("answers only this region's AWS names and the VPC's own: NXDOMAIN for every other name (no DNS exfiltration)", () => {
+    const lists = Object.fromEntries(
+      resources(net, "AWS::Route53Resolver::FirewallDomainList").map(([id, l]) => [id, l.Properties.Domains]),
+    );
+    const [, group] = only(net, "AWS::Route53Resolver::FirewallRuleGroup");
+    const rules = [...group.Properties.FirewallRules].sort((a: Cfn, b: Cfn) => a.Priority - b.Priority);
+    const domainsOf = (rule: Cfn) => lists[rule.FirewallDomainListId["Fn::GetAtt"][0]];
+    expect(rules.map((r: Cfn) => [r.Action, r.BlockResponse ?? null, domainsOf(r)])).toEqual([
+      ["ALLOW", null, ["*.eu-west-1.amazonaws.com", "eu-west-1.amazonaws.com", "*.internal"]],
+      ["BLOCK", "NXDOMAIN", ["*"]],
+    ]);
+    const [, association] = only(net, "AWS::Route53Resolver::FirewallRuleGroupAssociation");
+    const [vpcId] = only(net, "AWS::EC2::VPC");
+    expect(association.Properties).toMatchObject({ VpcId: { Ref: vpcId }, MutationProtection: "ENABLED" });
+  });
+});
