@@ -59,18 +59,21 @@ describe("blind voting with two reviewers", () => {
     await shot(rui.page, "20-permit-history");
   });
 
-  it("hides the first reviewer's vote from the second, from the requester and from the JSON API", async () => {
+  it("hides the first reviewer's vote, and that and who voted, from the second, the requester and the JSON API", async () => {
+    await rui.page.goto(at(`/egress/${id}/files/0`)); // rui looks at a file, then votes
     await approve(rui, "counts are all above 10");
     expect(await rui.page.textContent(".notice-ok")).toContain("Other reviewers' votes stay hidden");
     expect(await rui.page.textContent("ul.reviews")).toContain("rui");
 
     await vera.page.goto(at(`/egress/${id}`));
     const reviews = await vera.page.textContent("main");
-    expect(reviews).toContain("Other reviewers' votes (1 recorded) stay hidden until all have voted");
+    expect(reviews).toContain("Other reviewers' votes, and who has voted, stay hidden until the request is decided");
+    expect(reviews).not.toMatch(/recorded|\(1\b/); // no count of the votes so far: they are all approvals
     expect(reviews).toContain("No reviews of yours yet");
-    const activity = await vera.page.textContent("table.activity");
-    expect(activity).toContain("a reviewer");
-    expect(activity).not.toMatch(/rui|approve|counts are all above/);
+    const activity = (await vera.page.textContent("table.activity")) as string;
+    expect(activity).toContain("a reviewer"); // someone looked at a file...
+    expect(activity).toContain("file viewed");
+    expect(activity).not.toMatch(/rui|approve|reviewed|counts are all above/); // ...but not who, nor that they voted
     expect(await vera.page.locator("ul.reviews").count()).toBe(0);
     await shot(vera.page, "21-blind-second-reviewer");
 
@@ -79,8 +82,10 @@ describe("blind voting with two reviewers", () => {
     expect(asVera.body).toMatchObject({
       status: "pending_review",
       reviews: [],
-      blind: { reviewersRequired: 2, hiddenReviews: 1 },
+      blind: { reviewersRequired: 2 },
     });
+    expect(asVera.body.blind).toEqual({ reviewersRequired: 2 });
+    expect(JSON.stringify(asVera.body)).not.toContain("rui");
     const asAlice = await w.n.call("GET", `/v1/egress-requests/${id}`, { token: w.t.alice });
     expect(asAlice.body.reviews).toEqual([]);
     const listed = await w.n.call("GET", `/v1/egress-requests?permitId=${BLIND_PERMIT}&status=pending_review`, {
@@ -99,7 +104,11 @@ describe("blind voting with two reviewers", () => {
     const reviews = await vera.page.textContent("ul.reviews");
     expect(reviews).toContain("rui");
     expect(reviews).toContain("counts are all above 10");
-    expect(await vera.page.textContent("table.activity")).toContain("rui");
+    const activity = (await vera.page.textContent("table.activity")) as string;
+    expect(activity).toContain("rui");
+    expect(activity).toMatch(/rui\s*file viewed/);
+    expect(activity.match(/reviewed/g)).toHaveLength(2); // both votes, with their authors
+    expect(activity).not.toContain("a reviewer");
     await shot(vera.page, "22-blind-revealed");
     const asAlice = await w.n.call("GET", `/v1/egress-requests/${id}`, { token: w.t.alice });
     expect(asAlice.body).toMatchObject({ status: "approved", reviews: [{ reviewer: "rui" }, { reviewer: "vera" }] });

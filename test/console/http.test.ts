@@ -1,6 +1,7 @@
 /**
  * The console's HTTP contract, in-process (no browser): session cookie attributes (Secure over TLS),
- * sign-in refusals, login CSRF, the CSRF token and Origin checks on every post, one-time sign-in links,
+ * sign-in refusals, login CSRF, the CSRF token and Origin checks on every post, one-time sign-in links
+ * (a Continue form, and none at all where pasted tokens are refused), malformed form bodies,
  * the headers on every response, sessions across instances sharing a key, and no token or link code in
  * the logs or the audit trail.
  */
@@ -26,6 +27,7 @@ afterAll(() => n.dispose());
 const cookieOf = (res: Response, name: string) =>
   res.headers.getSetCookie().find((c) => c.startsWith(`${name}=`)) ?? null;
 const pair = (setCookie: string | null) => (setCookie ?? "").split(";")[0] as string;
+const FORM = "application/x-www-form-urlencoded";
 
 /** Signs in by pasting `token` on `origin`, as the browser would; returns the answer. */
 async function pasteSignIn(app: App, origin: string, token: string): Promise<Response> {
@@ -182,8 +184,26 @@ describe("a session key loaded on first use (AWS: unwrapped by KMS)", () => {
   });
 });
 
+/** Opens a sign-in link as a browser would, then follows its "Continue" form; returns both answers. */
+async function followLink(app: App, url: string, origin = HTTP) {
+  const page = await app.request(url);
+  const html = await page.text();
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
+  const code = /name="code" value="([^"]+)"/.exec(html)?.[1] ?? new URL(url).searchParams.get("code") ?? "";
+  const post = await app.request(`${origin}/console/sign-in/link`, {
+    method: "POST",
+    headers: {
+      origin,
+      cookie: pair(cookieOf(page, "spe_console_pre")),
+      "content-type": "application/x-www-form-urlencoded",
+    },
+    body: new URLSearchParams({ _csrf: csrf, code }),
+  });
+  return { page, html, post, csrf, cookie: pair(cookieOf(page, "spe_console_pre")) };
+}
+
 describe("one-time sign-in links (spe console)", () => {
-  it("are made only for a bearer token, work once, and only within a minute", async () => {
+  it("are made only for a bearer token, sign in only through their own Continue form, once, within a minute", async () => {
     let now = Date.now();
     const app = createApp({ ...n.deps, console: { now: () => now } });
     const make = (auth?: string) =>
@@ -193,15 +213,98 @@ describe("one-time sign-in links (spe console)", () => {
     const made = await make(`Bearer ${rui}`);
     expect(made.status).toBe(201);
     const { url } = (await made.json()) as { url: string };
-    const first = await app.request(url);
-    expect(first.status).toBe(200);
-    expect(cookieOf(first, "spe_console")).toMatch(/HttpOnly; .*SameSite=Strict/);
-    const replay = await app.request(url);
+    const pre = await followLink(app, url);
+    const { page, html, post } = pre;
+    // Opening the link (a plain navigation, which another site can cause) signs nobody in...
+    expect(page.status).toBe(200);
+    expect(cookieOf(page, "spe_console")).toBeNull();
+    expect(html).toContain("Continue as rui");
+    // ... its same-origin form does.
+    expect(post.status).toBe(303);
+    expect(post.headers.get("location")).toBe("/console");
+    expect(cookieOf(post, "spe_console")).toMatch(/HttpOnly; .*SameSite=Strict/);
+    expect((await app.request(url)).status).toBe(410);
+    // Posting the spent code again, even with a genuine form token, signs nobody in.
+    const replay = await app.request(`${HTTP}/console/sign-in/link`, {
+      method: "POST",
+      headers: { origin: HTTP, cookie: (await followLink(app, url)).cookie || pre.cookie, "content-type": FORM },
+      body: new URLSearchParams({ _csrf: pre.csrf, code: new URL(url).searchParams.get("code") as string }),
+    });
     expect(replay.status).toBe(410);
     expect(cookieOf(replay, "spe_console")).toBeNull();
     const late = ((await (await make(`Bearer ${rui}`)).json()) as { url: string }).url;
     now += 61_000;
     expect((await app.request(late)).status).toBe(410);
+  });
+
+  it("spend the code only on a post with the form's own CSRF token, from this origin (no login CSRF)", async () => {
+    const app = createApp({ ...n.deps, console: {} });
+    const made = await app.request(`${HTTP}/console/links`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${rui}` },
+    });
+    const { url } = (await made.json()) as { url: string };
+    const code = new URL(url).searchParams.get("code") as string;
+    // An attacker's page posting the attacker's code into the victim's browser: no pre-session cookie,
+    // or a foreign Origin.
+    const forged = (headers: Record<string, string>) =>
+      app.request(`${HTTP}/console/sign-in/link`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+        body: new URLSearchParams({ _csrf: "made-up", code }),
+      });
+    for (const res of [await forged({ origin: HTTP }), await forged({ origin: "https://evil.example" })]) {
+      expect(res.status).toBe(403);
+      expect(cookieOf(res, "spe_console")).toBeNull();
+    }
+    // The refused posts did not spend the code: its rightful user can still continue.
+    const { post } = await followLink(app, url);
+    expect(post.status).toBe(303);
+    expect(cookieOf(post, "spe_console")).not.toBeNull();
+  });
+
+  it("are not served where pasted tokens are refused (AWS: sign-in goes through the hosted UI with MFA)", async () => {
+    const app = createApp({ ...n.deps, console: { pasteToken: false } });
+    const made = await app.request(`${HTTP}/console/links`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${rui}` },
+    });
+    expect(made.status).toBe(404);
+    // A code made where links are enabled is worth nothing here.
+    const elsewhere = await n.app.request(`${HTTP}/console/links`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${rui}` },
+    });
+    const { url } = (await elsewhere.json()) as { url: string };
+    const { page, post } = await followLink(app, url);
+    expect(page.status).toBe(404);
+    expect(post.status).toBe(404);
+    expect(cookieOf(page, "spe_console")).toBeNull();
+    expect(cookieOf(post, "spe_console")).toBeNull();
+    expect((await followLink(n.app, url)).post.status).toBe(303); // the code itself was good
+  });
+});
+
+describe("malformed form bodies", () => {
+  it("answers 4xx, never a server error, to multipart without a boundary or with a truncated body", async () => {
+    const { cookie } = await session();
+    const before = lines.length;
+    const bodies: [string, string][] = [
+      ["multipart/form-data", "_csrf=x"],
+      ["multipart/form-data; boundary=XyZ", '--XyZ\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\nabc'],
+    ];
+    for (const [type, body] of bodies) {
+      for (const path of ["/console/sign-in", "/console/sign-out", "/console/sign-in/link"]) {
+        const res = await n.app.request(`${HTTP}${path}`, {
+          method: "POST",
+          headers: { origin: HTTP, cookie, "content-type": type },
+          body,
+        });
+        expect(res.status, `${path} ${type}`).toBeGreaterThanOrEqual(400);
+        expect(res.status, `${path} ${type}`).toBeLessThan(500);
+      }
+    }
+    expect(lines.slice(before).join("\n")).not.toContain("unexpected");
   });
 });
 
@@ -211,7 +314,10 @@ describe("headers and secrets", () => {
       const res = await n.app.request(`${HTTP}${path}`);
       expect(res.headers.get("content-security-policy"), path).toContain("script-src 'self'");
       expect(res.headers.get("x-content-type-options"), path).toBe("nosniff");
+      // The console's own headers win over the API's (which allow SAMEORIGIN framing).
+      expect(res.headers.get("x-frame-options"), path).toBe("DENY");
     }
+    expect((await n.app.request(`${HTTP}/health`)).headers.get("x-frame-options")).toBe("SAMEORIGIN");
     const js = await n.app.request(`${HTTP}/console/static/console.js`);
     expect(js.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
     const page = await (await n.app.request(`${HTTP}/console/sign-in`)).text();
@@ -225,7 +331,7 @@ describe("headers and secrets", () => {
       headers: { authorization: `Bearer ${rui}` },
     });
     const { url } = (await made.json()) as { url: string };
-    await n.app.request(url);
+    expect((await followLink(n.app, url)).post.status).toBe(303);
     const code = new URL(url).searchParams.get("code") as string;
     const audit = await n.call("GET", "/v1/audit?limit=500", { token: await n.token("otto", "auditor") });
     const everything = lines.join("\n") + JSON.stringify(audit.body);

@@ -1,7 +1,7 @@
 /**
  * What the console must never allow, in headless Chromium against a real node: a requester deciding on
  * their own request (no controls, and a forged post refused with 403), a cross-site form riding a
- * reviewer's session, output content running as script or HTML, data values in URLs, a weak session
+ * reviewer's session (no cookie sent; and with the cookie, a foreign Origin or a missing token is 403), output content running as script or HTML, data values in URLs, a weak session
  * cookie; and `spe console` signing the browser in through a link that works once.
  */
 import type { Browser } from "playwright-core";
@@ -90,8 +90,35 @@ describe("separation of duties in the console", () => {
       page.waitForResponse((r) => r.url().endsWith("/decision")),
       page.goto("http://evil.example/prize"),
     ]);
-    expect([401, 403]).toContain(res.status());
+    // Refused by the Origin check, before the session is looked at (the browser does not send the
+    // SameSite=Strict cookie on this cross-site post either).
+    expect(res.status()).toBe(403);
     expect(await getRequest(w, plain)).toMatchObject({ status: "pending_review", reviews: [] });
+
+    // Were the cookie sent (an older browser, a sibling subdomain), the Origin and CSRF token checks refuse it.
+    const cookie = (await rui.context.cookies()).find((c) => c.name === "spe_console");
+    expect(cookie).toBeDefined();
+    await page.goto(at(""));
+    const csrf = (await csrfOf(page)) ?? "";
+    expect(csrf).not.toBe("");
+    const forge = (origin: string, fields: Record<string, string>) =>
+      fetch(at(`/egress/${plain}/decision`), {
+        method: "POST",
+        redirect: "manual",
+        headers: {
+          cookie: `spe_console=${cookie?.value}`,
+          origin,
+          "content-type": "application/x-www-form-urlencoded",
+        },
+        body: new URLSearchParams({ decision: "approve", comment: "forged", confirm: "1", ...fields }),
+      });
+    expect((await forge("http://evil.example", { _csrf: csrf })).status).toBe(403); // foreign Origin
+    expect((await forge(w.url, {})).status).toBe(403); // no token
+    expect((await forge(w.url, { _csrf: `${csrf.slice(0, -2)}xx` })).status).toBe(403); // wrong token
+    expect(await getRequest(w, plain)).toMatchObject({ status: "pending_review", reviews: [] });
+    // The cookie is a live session (so the 403s above come from the checks, not from a dead cookie).
+    const check = await fetch(at(`/egress/${plain}`), { headers: { cookie: `spe_console=${cookie?.value}` } });
+    expect(check.status).toBe(200);
   });
 });
 
@@ -172,7 +199,10 @@ describe("sessions", () => {
     expect(link).not.toContain(w.t.rui.split(".")[1]);
     const first = await openPage(browser);
     await first.page.goto(link);
-    await first.page.waitForURL(at(""));
+    // Opening the link signs nobody in: the page asks to continue, and only its own form does.
+    expect(await first.page.textContent("main")).toContain("Continue as rui");
+    expect((await first.context.cookies()).some((c) => c.name === "spe_console")).toBe(false);
+    await Promise.all([first.page.waitForURL(at("")), first.page.click("button[data-action=continue]")]);
     expect(await first.page.textContent("header .who")).toContain("rui");
     const again = await openPage(browser);
     const replay = await again.page.goto(link);
@@ -192,7 +222,7 @@ describe("sessions", () => {
     expect(minted.code).toBe(0);
     const vera = await openPage(browser);
     await vera.page.goto(minted.stdout.trim());
-    await vera.page.waitForURL(at(""));
+    await Promise.all([vera.page.waitForURL(at("")), vera.page.click("button[data-action=continue]")]);
     expect(await vera.page.textContent("header .who")).toContain("vera (reviewer)");
     await vera.context.close();
     expect((await spe(["console", "--no-open"], { url: w.url })).code).toBe(2); // no token at all

@@ -35,7 +35,9 @@ export function createApp(deps: ApiDeps): App {
   });
 
   app.use("*", requestLog(deps.log));
-  app.use("*", secureHeaders());
+  // The console sets stricter headers of its own (CSP, X-Frame-Options: DENY); these must not overwrite them.
+  const apiHeaders = secureHeaders();
+  app.use("*", (c, next) => (/^\/console(\/|$)/.test(c.req.path) ? next() : apiHeaders(c, next)));
   app.use("/v1/*", authenticate({ verify: deps.verifyToken, store: deps.store }));
   const limitBody = bodyLimit({
     maxSize: MAX_JSON_BODY,

@@ -128,7 +128,7 @@ export const EgressSchema = z
     ),
     decidedAt: z.string().nullable(),
     /** Present while other reviewers' votes are hidden (reviewersRequired > 1, still pending). */
-    blind: z.object({ reviewersRequired: z.number().int(), hiddenReviews: z.number().int() }).optional(),
+    blind: z.object({ reviewersRequired: z.number().int() }).optional(),
   })
   .openapi("EgressRequest");
 

@@ -24,14 +24,25 @@ export function sameToken(a: string, b: string): boolean {
   return x.length === y.length && x.length > 0 && timingSafeEqual(x, y);
 }
 
+/**
+ * The body of a form post, or null when it is not one or cannot be parsed (multipart without a boundary, a
+ * truncated body): a malformed form is the sender's mistake, never a server error.
+ */
+export async function formBody(c: Context): Promise<Record<string, string | File> | null> {
+  const type = c.req.header("content-type") ?? "";
+  if (!/^(application\/x-www-form-urlencoded|multipart\/form-data)/i.test(type)) return null;
+  try {
+    return await c.req.parseBody();
+  } catch {
+    return null;
+  }
+}
+
 /** The submitted token: the form field (urlencoded or multipart bodies), or the `x-csrf-token` header. */
 async function submitted(c: Context): Promise<string> {
   const header = c.req.header("x-csrf-token");
   if (header) return header;
-  const type = c.req.header("content-type") ?? "";
-  if (!/^(application\/x-www-form-urlencoded|multipart\/form-data)/i.test(type)) return "";
-  const body = await c.req.parseBody();
-  const v = body[CSRF_FIELD];
+  const v = (await formBody(c))?.[CSRF_FIELD];
   return typeof v === "string" ? v : "";
 }
 

@@ -67,8 +67,9 @@ export function consoleApp(deps: ApiDeps): HonoT<ConsoleEnv> {
     c.body(FAVICON_SVG, 200, { "content-type": "image/svg+xml", "cache-control": "max-age=86400" }),
   );
 
-  // A form posted from another origin is refused before anything reads it. POST /console/links is called
-  // with a bearer token by the CLI, not by a browser with cookies: the Origin check does not apply.
+  // A form posted from another origin is refused before anything reads it. POST /console/links (served only
+  // where links are enabled) is called with a bearer token by the CLI, not by a browser with cookies: the
+  // Origin check does not apply.
   const sameOrigin = csrf();
   ui.use("*", (c, next) => (c.req.path === "/console/links" ? next() : sameOrigin(c, next)));
   signInRoutes(ui, deps, o, new SignInLinks());

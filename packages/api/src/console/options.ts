@@ -1,6 +1,6 @@
 /**
  * The console's settings, given by the composition root (never read from the environment here): the key
- * that signs session cookies, how long a session may last, whether a pasted token may sign in, and the
+ * that signs session cookies, how long a session may last, whether a pasted token or a `spe console` link may sign in, and the
  * OIDC provider (Cognito hosted UI on AWS) for the authorization-code flow with PKCE.
  */
 import { randomBytes } from "node:crypto";
@@ -42,6 +42,11 @@ export interface ConsoleOptions {
   maxSessionSeconds?: number;
   /** Whether the sign-in page accepts a pasted bearer token. @default true */
   pasteToken?: boolean;
+  /**
+   * Whether `spe console` links are served (POST /console/links and /console/sign-in/link): they turn any
+   * bearer token into a session, so they bypass a hosted UI's MFA. @default `pasteToken`
+   */
+  links?: boolean;
   /** Sign-in through the provider's hosted UI. @default none */
   oidc?: OidcOptions;
   /** Cookies get `Secure` even when the request does not look like TLS (behind a TLS-terminating proxy). @default false */
@@ -56,6 +61,7 @@ export interface ResolvedConsoleOptions {
   ready: () => Promise<void>;
   maxSessionSeconds: number;
   pasteToken: boolean;
+  links: boolean;
   oidc: OidcOptions | null;
   secureCookies: boolean;
   now: () => number;
@@ -73,6 +79,7 @@ export function resolveOptions(o: ConsoleOptions = {}): ResolvedConsoleOptions {
     ready: async () => {},
     maxSessionSeconds,
     pasteToken: o.pasteToken ?? true,
+    links: o.links ?? o.pasteToken ?? true,
     oidc: o.oidc ?? null,
     secureCookies: o.secureCookies ?? false,
     now: o.now ?? Date.now,

@@ -1,6 +1,7 @@
 /**
  * One-time sign-in links for `spe console`: the CLI, holding a token, asks for a link; the browser that
- * opens it gets a session, and the link is spent. The link carries a random code, never the token; only
+ * opens it is asked to continue as that user, and that same-origin post (with the sign-in form's CSRF
+ * cookie) gets a session and spends the link. The link carries a random code, never the token; only
  * the code's SHA-256 is held, for 60 seconds at most. Held in this process's memory: on one node that is
  * the whole server; behind several instances (Lambda) a link works only on the instance that made it, so
  * there the hosted UI (OIDC) is the way in.
@@ -33,6 +34,12 @@ export class SignInLinks {
     const code = randomBytes(32).toString("base64url");
     this.#pending.set(hashOf(code), { actor, tokenExp, until: now + LINK_TTL_MS });
     return code;
+  }
+
+  /** The actor a code would sign in, without spending it (null when unknown or expired). */
+  peek(code: string, now: number): Actor | null {
+    const p = this.#pending.get(hashOf(code));
+    return p && p.until > now ? p.actor : null;
   }
 
   /** Spends a code: the first call within its lifetime gets the actor; every other call gets null. */

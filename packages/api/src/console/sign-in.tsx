@@ -1,7 +1,8 @@
 /** @jsxImportSource hono/jsx */
 /**
  * Signing in and out: a pasted token (verified by the API's own verifier), a one-time link made for
- * `spe console` (POST /console/links with the CLI's bearer token), and signing out. Every sign-in and
+ * `spe console` (POST /console/links with the CLI's bearer token; only where pasted tokens are allowed,
+ * as it turns any bearer token into a session), and signing out. Every sign-in and
  * every refused attempt is audited; tokens and link codes never are, nor logged (codes travel in the
  * query string, which the request log leaves out).
  */
@@ -11,7 +12,7 @@ import { decodeJwt } from "jose";
 import type { ApiDeps } from "../env";
 import { problem, problemResponse } from "../problem";
 import { Notice } from "./components";
-import { CSRF_FIELD, issuePreSessionToken, preSessionTokenOk } from "./csrf";
+import { CSRF_FIELD, formBody, issuePreSessionToken, preSessionTokenOk } from "./csrf";
 import { Layout } from "./layout";
 import type { ResolvedConsoleOptions } from "./options";
 import { send } from "./render";
@@ -115,8 +116,8 @@ export function signInRoutes(app: App, deps: ApiDeps, o: ResolvedConsoleOptions,
       await auditSignIn(deps, c, "anonymous", "console.signed_in", "denied", { reason: "csrf token mismatch" });
       return send(c, <SignInPage o={o} token={issuePreSessionToken(c, o)} error="The form expired: try again." />, 403);
     }
-    const form = await c.req.parseBody();
-    const token = typeof form.token === "string" ? form.token.trim() : "";
+    const form = await formBody(c);
+    const token = typeof form?.token === "string" ? form.token.trim() : "";
     const verified = await verifyBearer(deps, token);
     if (typeof verified === "string") {
       await auditSignIn(deps, c, "anonymous", "auth.denied", "denied", { reason: verified });
@@ -128,7 +129,50 @@ export function signInRoutes(app: App, deps: ApiDeps, o: ResolvedConsoleOptions,
     return c.redirect("/console", 303);
   });
 
-  // For `spe console`: the CLI's bearer token buys a one-time link (no cookie involved: no CSRF to fear).
+  if (o.links) linkRoutes(app, deps, o, links);
+  else {
+    // Not served at all (404, before the session check would answer 401): nothing here turns a token into a session.
+    app.post("/links", (c) =>
+      problemResponse(c, problem(404, "route.not_found", "sign-in links are off here: sign in at /console/sign-in")),
+    );
+    app.on(["GET", "POST"], "/sign-in/link", (c) =>
+      send(
+        c,
+        <Layout title="Not found">
+          <h1>Sign-in links are off here</h1>
+          <p class="reason">
+            <a href="/console/sign-in">Sign in here</a>.
+          </p>
+        </Layout>,
+        404,
+      ),
+    );
+  }
+}
+
+/** The answer to a link that was used, or is older than a minute. */
+async function linkGone(deps: ApiDeps, c: Context) {
+  await auditSignIn(deps, c, "anonymous", "console.signed_in", "denied", { reason: "unknown or used sign-in link" });
+  return send(
+    c,
+    <Layout title="Link used">
+      <h1>This sign-in link cannot be used</h1>
+      <p class="reason">
+        It was already used, or it is older than a minute. Run <code>npx spe console</code> again, or{" "}
+        <a href="/console/sign-in">sign in here</a>.
+      </p>
+    </Layout>,
+    410,
+  );
+}
+
+/**
+ * For `spe console` (only where links are enabled): the CLI's bearer token buys a one-time link (no cookie
+ * involved: no CSRF to fear). Opening the link only asks "continue as <user>?": the code is spent, and the
+ * session started, by that page's own form (same origin, with the sign-in form's double-submit token), so
+ * a link an attacker sends cannot sign a victim into the attacker's account by a mere navigation.
+ */
+function linkRoutes(app: App, deps: ApiDeps, o: ResolvedConsoleOptions, links: SignInLinks): void {
   app.post("/links", async (c) => {
     const m = /^Bearer (\S+)$/.exec(c.req.header("authorization") ?? "");
     const verified = m?.[1] ? await verifyBearer(deps, m[1]) : "missing bearer token";
@@ -144,30 +188,50 @@ export function signInRoutes(app: App, deps: ApiDeps, o: ResolvedConsoleOptions,
   });
 
   app.get("/sign-in/link", async (c) => {
-    const taken = links.take(c.req.query("code") ?? "", o.now());
-    if (!taken) {
-      await auditSignIn(deps, c, "anonymous", "console.signed_in", "denied", {
-        reason: "unknown or used sign-in link",
-      });
+    const code = c.req.query("code") ?? "";
+    const actor = links.peek(code, o.now());
+    if (!actor) return linkGone(deps, c);
+    return send(
+      c,
+      <Layout title="Continue">
+        <h1>Continue to the SPE console</h1>
+        <form class="stack card" method="post" action="/console/sign-in/link">
+          <input type="hidden" name={CSRF_FIELD} value={issuePreSessionToken(c, o)} />
+          <input type="hidden" name="code" value={code} />
+          <p>
+            This link signs you in as <strong>{actor.sub}</strong> ({actor.roles.join(", ") || "no roles"}). Continue
+            only if you just ran <code>npx spe console</code> yourself.
+          </p>
+          <div>
+            <button class="primary" type="submit" data-action="continue">
+              Continue as {actor.sub}
+            </button>
+          </div>
+        </form>
+      </Layout>,
+    );
+  });
+
+  app.post("/sign-in/link", async (c) => {
+    if (!(await preSessionTokenOk(c))) {
+      await auditSignIn(deps, c, "anonymous", "console.signed_in", "denied", { reason: "csrf token mismatch" });
       return send(
         c,
-        <Layout title="Link used">
-          <h1>This sign-in link cannot be used</h1>
+        <Layout title="Not allowed">
+          <h1>This sign-in was not sent from the console</h1>
           <p class="reason">
-            It was already used, or it is older than a minute. Run <code>npx spe console</code> again, or{" "}
-            <a href="/console/sign-in">sign in here</a>.
+            Open the link again (it works within a minute), or <a href="/console/sign-in">sign in here</a>.
           </p>
         </Layout>,
-        410,
+        403,
       );
     }
-    try {
-      await startSession(c, o, taken.actor, taken.tokenExp);
-    } catch {
-      return c.redirect("/console/sign-in", 303);
-    }
+    const form = await formBody(c);
+    const taken = links.take(typeof form?.code === "string" ? form.code : "", o.now());
+    if (!taken) return linkGone(deps, c);
+    await startSession(c, o, taken.actor, taken.tokenExp);
     await auditSignIn(deps, c, taken.actor.sub, "console.signed_in", "allowed", { method: "link" });
-    return send(c, <Landing who={taken.actor.sub} />);
+    return c.redirect("/console", 303);
   });
 }
 

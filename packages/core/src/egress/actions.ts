@@ -57,8 +57,10 @@ const SHOWN: Record<string, readonly string[]> = {
 export const ACTIVITY_SCAN_LIMIT = 20_000;
 
 /**
- * The request's history from the audit trail, oldest first, for a viewer who may see the request. While
- * votes are blind, other reviewers' reviews appear without their decision and drafts do not appear.
+ * The request's history from the audit trail, oldest first, for a viewer who may see the request. Drafts
+ * never appear. While votes are blind, other reviewers' reviews do not appear at all (while pending every
+ * recorded vote is an approval, so even a row without its decision would tell one), and what other
+ * reviewers did (files viewed) appears as done by "a reviewer": who looked is a hint of who voted.
  */
 export async function activityOf(
   deps: Pick<Deps, "audit">,
@@ -76,17 +78,16 @@ export async function activityOf(
     scanned += page.items.length;
     for (const rec of page.items) {
       if (rec.target !== target) continue;
-      const mine = rec.actor === viewer.sub;
       if (rec.action === "egress.draft_saved") continue; // working notes, not history
-      const keep = SHOWN[rec.action] ?? [];
-      const hide = blind && !mine && rec.action === "egress.reviewed";
+      const other = blind && rec.actor !== viewer.sub && rec.actor !== r.requester;
+      if (other && rec.action === "egress.reviewed") continue; // the audit trail itself keeps every vote
       const details: Record<string, DetailValue> = {};
-      if (!hide) for (const k of keep) if (rec.details[k] !== undefined) details[k] = rec.details[k] as DetailValue;
+      for (const k of SHOWN[rec.action] ?? [])
+        if (rec.details[k] !== undefined) details[k] = rec.details[k] as DetailValue;
       entries.push({
         seq: rec.seq,
         at: rec.at,
-        // Who voted is part of the vote while blind (the audit trail itself keeps it).
-        actor: hide ? "a reviewer" : rec.actor,
+        actor: other ? "a reviewer" : rec.actor,
         action: rec.action,
         outcome: rec.outcome,
         details,

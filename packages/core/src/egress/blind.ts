@@ -1,7 +1,8 @@
 /**
  * Blind voting: while a request that needs several reviewers (`reviewersRequired > 1`) is pending, each
- * viewer sees only their own review and how many others are hidden, so no reviewer is anchored by another's
- * vote. Once the request is decided (enough approvals, or the first reject or request for changes) every
+ * viewer sees only their own review, so no reviewer is anchored by another's vote. Not even how many others
+ * voted: while pending, every recorded vote is an approval (a reject or request for changes decides at
+ * once), so a count would tell the next reviewer how many approved. Once the request is decided (enough approvals, or the first reject or request for changes) every
  * review is shown. Applied by every read of a request (get, list, the answer to a review), so the JSON API
  * and the console hide the same thing. The audit trail (admins and auditors) keeps every vote as it happens.
  */
@@ -11,7 +12,7 @@ import type { EgressRequest } from "./schema";
 
 /** A request as a viewer may see it: `blind` is present while other reviewers' votes are hidden. */
 export type EgressView = EgressRequest & {
-  blind?: { reviewersRequired: number; hiddenReviews: number };
+  blind?: { reviewersRequired: number };
 };
 
 /** Whether votes on `r` are hidden from other reviewers now. */
@@ -22,7 +23,7 @@ export const isBlind = (r: Pick<EgressRequest, "status">, reviewersRequired: num
 export function blindView(r: EgressRequest, viewer: Pick<Actor, "sub">, reviewersRequired: number): EgressView {
   if (!isBlind(r, reviewersRequired)) return r;
   const mine = r.reviews.filter((x) => x.reviewer === viewer.sub);
-  return { ...r, reviews: mine, blind: { reviewersRequired, hiddenReviews: r.reviews.length - mine.length } };
+  return { ...r, reviews: mine, blind: { reviewersRequired } };
 }
 
 /** How many reviewers each of these permits requires (1 for a permit that is gone), read once per permit. */

@@ -57,9 +57,10 @@ export async function review(deps: Deps, actor: Actor, id: string, input: Review
     });
   });
   if (decided.status === "approved") {
-    // The decision stands if the release copy fails (downloads finish it); the failure is recorded.
+    // The decision stands if the release copy fails: `audited` records the failure, and downloads finish the
+    // copy (ensureReleased). Rethrowing would tell the reviewer that nothing changed, although it is approved.
     const releasing = { ...ctx, action: "egress.released", details: { egressId: id, permitId: decided.permitId } };
-    await audited(deps.store, releasing, () => ensureReleased(deps, decided));
+    await audited(deps.store, releasing, () => ensureReleased(deps, decided)).catch(() => undefined);
   }
   return decided;
 }

@@ -26,6 +26,16 @@ describe("readTable", () => {
     expect(t.more).toBe(true);
   });
 
+  it("keeps only the first maxCols fields of a wide row, counts them all, and cuts long cells", () => {
+    const wide = `a,b\n${Array.from({ length: 20_000 }, (_, i) => i).join(",")}\n1,${"x".repeat(50)}\n`;
+    const t = readTable(enc.encode(wide), "t.csv", 1000, 10, 200);
+    expect(t.columns).toBe(20_000);
+    expect(t.rows[0]).toHaveLength(200);
+    expect(t.rows[0]?.[199]).toBe("199");
+    expect(t.rows[1]).toEqual(["1", `${"x".repeat(10)}…`]);
+    expect(readTable(enc.encode("a,b,c\n1,2\n"), "t.csv").columns).toBe(3);
+  });
+
   it("points each finding of the checks at the cell, column or row it is about", async () => {
     const content = 'group, n ,max_age\n\na,25,80\n"b\nb",4,71\nc,0,60\n';
     const result = await checkFile("t.csv", whole(enc.encode(content)), POLICY);
@@ -58,5 +68,18 @@ describe("readLines", () => {
   it("numbers lines as the checks do (LF, CR dropped) and stops after maxLines", () => {
     expect(readLines(enc.encode("a\r\n\nb\n"))).toEqual({ lines: ["a", "", "b"], more: false });
     expect(readLines(enc.encode("1\n2\n3\n"), 2)).toEqual({ lines: ["1", "2"], more: true });
+    expect(readLines(enc.encode("1\n2\n"), 2)).toEqual({ lines: ["1", "2"], more: false });
+    expect(readLines(enc.encode("a\nb"))).toEqual({ lines: ["a", "b"], more: false });
+  });
+
+  it("cuts a long line, decoding only its start, so a 10 MB one-line file yields a short string", () => {
+    const big = new Uint8Array(10 * 1024 * 1024).fill(0x78);
+    big[big.length - 1] = 0x0a;
+    const started = performance.now();
+    const { lines, more } = readLines(big, 5000, 2000);
+    expect(performance.now() - started).toBeLessThan(200);
+    expect(lines).toEqual([`${"x".repeat(2000)}…`]);
+    expect(more).toBe(false);
+    expect(readLines(enc.encode(`é${"é".repeat(9)}\r\nshort`), 10, 5).lines).toEqual(["ééééé…", "short"]);
   });
 });

@@ -30,6 +30,13 @@ type Ctx = Context<ConsoleEnv>;
 const list = (s: string | undefined) => (s ?? "").split(/[\s,]+/).filter(Boolean);
 /** `datetime-local` values are taken as UTC. */
 const utc = (s: string | undefined) => (s && /^\d{4}-\d\d-\d\dT\d\d:\d\d$/.test(s) ? `${s}:00Z` : s || undefined);
+/** The notices `?done=` may ask for (anything else shows none: the query string is anyone's to write). */
+const DONE: Record<string, string> = {
+  created: "Permit created.",
+  suspended: "Permit suspended.",
+  reinstated: "Permit reinstated.",
+  revoked: "Permit revoked.",
+};
 const num = (s: string | undefined) => (s && s.trim() !== "" ? Number(s) : undefined);
 
 /** The form's fields as a PermitInput candidate (validation is PermitInput's). */
@@ -209,7 +216,7 @@ export function adminPermitRoutes(app: Hono<ConsoleEnv>, deps: ApiDeps, o: Resol
     requireRole(actor, "manage permits", "admin");
     const p = await Permit.get(deps, actor, c.req.param("id"));
     const csrf = csrfToken(o.sessionKey, c.get("session").sid);
-    const done = c.req.query("done");
+    const done = DONE[c.req.query("done") ?? ""];
     const action = (verb: "suspend" | "reinstate" | "revoke", text: string, reasonRequired: boolean) => (
       <form class="stack card" method="post" action={`/console/admin/permits/${p.id}/${verb}`}>
         <CsrfField token={csrf} />
@@ -233,7 +240,7 @@ export function adminPermitRoutes(app: Hono<ConsoleEnv>, deps: ApiDeps, o: Resol
         <h1>
           Permit {p.id} <span class={`badge status-${p.status}`}>{p.status}</span>
         </h1>
-        {done ? <Notice kind="ok">{`Permit ${label(done)}.`}</Notice> : null}
+        {done ? <Notice kind="ok">{done}</Notice> : null}
         {p.stateReason ? <p>Reason given: {p.stateReason}</p> : null}
         <pre class="json">{JSON.stringify(p, null, 2)}</pre>
         <p>

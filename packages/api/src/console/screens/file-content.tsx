@@ -1,6 +1,7 @@
 /** @jsxImportSource hono/jsx */
 /**
- * How a snapshot is shown to its reviewer: a CSV as a table (the first 1,000 rows, 100 per page) with every
+ * How a snapshot is shown to its reviewer: a CSV as a table (the first 1,000 rows, 100 per page, the first
+ * 200 columns, 200 characters a cell, so that a page stays small whatever the file's shape) with every
  * flagged cell, column or row highlighted and its rule on hover and focus; a text file as numbered lines
  * with flagged lines highlighted; the findings panel whose entries focus their place. Everything from the
  * file is escaped text (hono/jsx escapes it; `visible` shows invisible characters).
@@ -10,6 +11,11 @@ import { visible } from "../components";
 
 export const ROWS_PER_PAGE = 100;
 export const MAX_ROWS = 1000;
+/** Columns shown; the page says how many more the file has. With 100 rows a page holds 20,000 cells at most. */
+export const MAX_COLUMNS = 200;
+/** Characters shown per cell and per line (longer ones are cut with an ellipsis). */
+export const MAX_CELL_CHARS = 200;
+const MAX_LINE_CHARS = 2000;
 const MAX_LINES = 2000;
 
 interface Located {
@@ -101,14 +107,15 @@ export function FindingsPanel(props: {
 }
 
 export function tableView(bytes: Uint8Array, path: string, findings: EgressFinding[], page: number, base: string) {
-  const t = readTable(bytes, path, MAX_ROWS);
+  const t = readTable(bytes, path, MAX_ROWS, MAX_CELL_CHARS, MAX_COLUMNS);
   const located = findings.map((f) => ({ f, place: locateFinding(f.location, t.headerTrimmed) }));
   const flags = group(located);
   const pages = Math.max(1, Math.ceil(t.rows.length / ROWS_PER_PAGE));
   const p = Math.min(Math.max(1, page), pages);
   const start = (p - 1) * ROWS_PER_PAGE;
   const rows = t.rows.slice(start, start + ROWS_PER_PAGE);
-  const width = Math.max(t.header.length, ...rows.map((r) => r.length));
+  const width = Math.min(MAX_COLUMNS, t.columns);
+  const hidden = t.columns - width;
   const rowOf = (pl: FindingPlace) => (pl.kind === "cell" || pl.kind === "row" ? pl.row : null);
   const pageOf = (row: number) => Math.ceil(row / ROWS_PER_PAGE);
   const onPage = (pl: FindingPlace) => {
@@ -118,7 +125,9 @@ export function tableView(bytes: Uint8Array, path: string, findings: EgressFindi
   const href = (pl: FindingPlace) => {
     const id = placeId(pl);
     const row = rowOf(pl);
-    if (!id || pl.kind === "lines" || (row !== null && row > t.rows.length)) return null;
+    const col = pl.kind === "cell" || pl.kind === "column" ? pl.col : null;
+    if (!id || pl.kind === "lines" || (row !== null && row > t.rows.length) || (col !== null && col >= width))
+      return null;
     return `${base}?page=${row === null ? p : pageOf(row)}#${id}`;
   };
   const body = (
@@ -154,6 +163,11 @@ export function tableView(bytes: Uint8Array, path: string, findings: EgressFindi
         Rows {t.rows.length === 0 ? 0 : start + 1}–{start + rows.length} of {t.rows.length}
         {t.more ? " (the first 1,000 rows are shown; findings further down are listed on the right)" : ""}
       </span>
+      {hidden > 0 ? (
+        <span class="more-columns" data-more-columns={hidden}>
+          {`The first ${width} columns are shown: ${hidden} more columns are not (findings about them are listed on the right).`}
+        </span>
+      ) : null}
       {pages > 1
         ? Array.from({ length: pages }, (_, i) => (
             <a href={`${base}?page=${i + 1}`} aria-current={i + 1 === p ? "page" : undefined}>
@@ -167,7 +181,7 @@ export function tableView(bytes: Uint8Array, path: string, findings: EgressFindi
 }
 
 export function textView(bytes: Uint8Array, findings: EgressFinding[], base: string) {
-  const { lines, more } = readLines(bytes, MAX_LINES);
+  const { lines, more } = readLines(bytes, MAX_LINES, MAX_LINE_CHARS);
   const located = findings.map((f) => ({ f, place: locateFinding(f.location) }));
   const byLine = new Map<number, EgressFinding[]>();
   for (const { f, place } of located) {

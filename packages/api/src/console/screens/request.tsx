@@ -195,7 +195,7 @@ export function requestRoute(app: Hono<ConsoleEnv>, deps: ApiDeps, o: ResolvedCo
         <h2>Reviews</h2>
         {r.blind ? (
           <Notice kind="info">
-            {`Blind review: ${r.blind.reviewersRequired} reviewers must approve. Other reviewers' votes (${r.blind.hiddenReviews} recorded) stay hidden until all have voted.`}
+            {`Blind review: ${r.blind.reviewersRequired} reviewers must approve. Other reviewers' votes, and who has voted, stay hidden until the request is decided.`}
           </Notice>
         ) : null}
         {r.reviews.length === 0 ? (

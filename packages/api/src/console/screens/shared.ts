@@ -4,6 +4,7 @@
  */
 import { DECISIONS, type Decision, type ReviewDraft, ValidationError } from "@spe/core";
 import type { Context } from "hono";
+import { formBody } from "../csrf";
 
 /** Route pattern of a resource id (egress request, permit, dataset ids). */
 export const ID = "[A-Za-z0-9][A-Za-z0-9._-]{0,127}";
@@ -16,7 +17,8 @@ export async function formOf(c: Context): Promise<Record<string, string>> {
   if (!/^(application\/x-www-form-urlencoded|multipart\/form-data)/i.test(type)) {
     throw new ValidationError("request.invalid", "send the form as the console does (a form post)");
   }
-  const body = await c.req.parseBody();
+  const body = await formBody(c);
+  if (!body) throw new ValidationError("request.invalid", "the form could not be read: send it again");
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(body)) if (typeof v === "string") out[k] = v;
   return out;
