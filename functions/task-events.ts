@@ -20,7 +20,8 @@ export async function handler(event: unknown): Promise<{ jobId: string | null }>
   if (!end) return { jobId: null };
   const job = await Job.finish(a.deps, end.workspaceId, end.jobId, end.result);
   log({ msg: "job ended", workspaceId: end.workspaceId, jobId: end.jobId, status: job?.status });
-  // Only once the output is stored under the permit key: CloudWatch's copy is plaintext.
-  if (job) await deleteJobLogStream(taskLogs, end.logStreamName);
+  // Only once the output is stored under the permit key (or there is no such job to keep it for): CloudWatch's
+  // copy is plaintext. If recording failed, Job.finish threw and the event is retried with the stream intact.
+  await deleteJobLogStream(taskLogs, end.logStreamName);
   return { jobId: end.jobId };
 }

@@ -178,6 +178,7 @@ export function Network({ stack }: StackContext) {
     workspaceSubnets: vpc.isolatedSubnets,
     taskSecurityGroup,
     endpointSecurityGroup,
+    s3Endpoint,
   } as const;
 }
 

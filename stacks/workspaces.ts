@@ -25,7 +25,7 @@ export const LOG_STREAM_PREFIX = "job";
 
 export function Workspaces({ stack }: StackContext) {
   const { platformKey } = use(Keys);
-  const { vpc } = use(Network);
+  const { vpc, s3Endpoint } = use(Network);
   const { buckets } = use(Storage);
 
   const cluster = new ecs.Cluster(stack, "Cluster", {
@@ -53,7 +53,7 @@ export function Workspaces({ stack }: StackContext) {
     assumedBy: ecsTasks,
     description: "SPE workspace tasks: pull the workspace image, write task logs",
   });
-  const boundary = taskRoleBoundary(stack, { workspaces: buckets.workspaces });
+  const boundary = taskRoleBoundary(stack, { workspaces: buckets.workspaces, s3EndpointId: s3Endpoint.vpcEndpointId });
   // A task definition always names a task role; this one can do nothing (no policy, and capped by the boundary
   // anyway). The runtime overrides it per task with the permit's role.
   const defaultTaskRole = new iam.Role(stack, "DefaultTaskRole", {

@@ -17,6 +17,8 @@ const KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"];
 export interface TaskBoundaryProps {
   /** The live workspace areas (`permits/<P>/workspaces/<W>/...`). */
   readonly workspaces: s3.IBucket;
+  /** The VPC's S3 gateway endpoint: task credentials work with S3 only through it. */
+  readonly s3EndpointId: string;
 }
 
 /** The managed policy `spe-<stage>-task-boundary`. */
@@ -53,6 +55,15 @@ export function taskRoleBoundary(stack: Stack, props: TaskBoundaryProps): iam.Ma
         effect: iam.Effect.DENY,
         actions: ["s3:*"],
         notResources: [props.workspaces.bucketArn, areas],
+      }),
+      // Task credentials that leak out of a task (they are short-lived, but a few hundred bytes) are useless
+      // anywhere but through this VPC's S3 endpoint.
+      new iam.PolicyStatement({
+        sid: "DenyS3OutsideTheVpc",
+        effect: iam.Effect.DENY,
+        actions: ["s3:*"],
+        resources: ["*"],
+        conditions: { StringNotEquals: { "aws:SourceVpce": props.s3EndpointId } },
       }),
       new iam.PolicyStatement({
         sid: "DenyKeysOutsideS3",

@@ -188,6 +188,10 @@ describe("Workspaces stack: the task-role permissions boundary", () => {
       Resource: "*",
       Condition: { StringNotEquals: { "kms:ViaService": "s3.eu-west-1.amazonaws.com" } },
     });
+    // Leaked task credentials do not work with S3 from anywhere but this VPC's S3 endpoint.
+    const outside = statement("DenyS3OutsideTheVpc");
+    expect(outside).toMatchObject({ Effect: "Deny", Action: "s3:*", Resource: "*" });
+    expect(render(outside.Condition.StringNotEquals["aws:SourceVpce"])).toMatch(/^<import:.*Network.*S3Endpoint.*>$/);
     expect(statement("DenyIdentityAndCredentials")).toMatchObject({ Effect: "Deny", Resource: "*" });
     expect(statement("DenyIdentityAndCredentials").Action).toEqual(expect.arrayContaining(["iam:*", "sts:*"]));
     // No wildcard allow sneaks in.

@@ -87,6 +87,35 @@ describe("EcsRuntime.start", () => {
     expect(iam.faults.count("PutRolePolicy")).toBe(0);
   });
 
+  it("adopts an existing role only with this permit's tag, the boundary, the path and exactly our trust policy", async () => {
+    const { runtime, iam, keys } = testRuntime();
+    // Made by someone else under our name and path, with the boundary, but trusting another account.
+    iam.roles.set("spe-test-permit-p-onc", {
+      arn: `arn:aws:iam::${ACCOUNT}:role/spe/test/spe-test-permit-p-onc`,
+      path: "/spe/test/",
+      boundary: BOUNDARY,
+      trust: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+          { Effect: "Allow", Principal: { AWS: "arn:aws:iam::999999999999:root" }, Action: "sts:AssumeRole" },
+        ],
+      }),
+      policies: new Map(),
+      tags: [{ Key: "spe:permit", Value: P }],
+    });
+    await expect(runtime.start(spec(), [])).rejects.toThrow(/refusing to use IAM role spe-test-permit-p-onc/);
+    expect(keys.grants.size).toBe(0);
+    expect(iam.faults.count("PutRolePolicy")).toBe(0);
+  });
+
+  it("never gives two permits the same role name (a plain id cannot imitate a hashed one)", async () => {
+    const { taskRoleName } = await import("./task-role");
+    const hashed = taskRoleName("prod", "Cohort-A");
+    const suffix = hashed.slice(hashed.lastIndexOf("-") + 1);
+    expect(taskRoleName("prod", `cohort-a-${suffix}`).toLowerCase()).not.toBe(hashed.toLowerCase());
+    expect(hashed).toMatch(/^spe-prod-permit_cohort-a-[0-9a-f]{12}$/);
+  });
+
   it("gives permits with capitals or long ids distinct role names within IAM's 64 characters", async () => {
     const { runtime, iam, workspaces } = testRuntime();
     const long = `P-${"x".repeat(100)}`;
@@ -206,7 +235,22 @@ describe("EcsRuntime.releasePermit", () => {
     await runtime.releasePermit(P);
     expect(iam.roles.size).toBe(0);
     await runtime.releasePermit(P); // already gone: nothing to do, no error
-    expect(iam.faults.count("DeleteRole")).toBe(2);
+    expect(iam.faults.count("DeleteRole")).toBe(1);
+  });
+
+  it("never deletes a role of that name that is not tagged as this permit's", async () => {
+    const { runtime, iam } = testRuntime();
+    iam.roles.set("spe-test-permit-p-onc", {
+      arn: `arn:aws:iam::${ACCOUNT}:role/spe/test/spe-test-permit-p-onc`,
+      path: "/spe/test/",
+      boundary: BOUNDARY,
+      trust: "{}",
+      policies: new Map([["x", "{}"]]),
+      tags: [{ Key: "spe:permit", Value: "someone-else" }],
+    });
+    await expect(runtime.releasePermit(P)).rejects.toThrow(/refusing to delete IAM role/);
+    expect(iam.roles.size).toBe(1);
+    expect(iam.faults.count("DeleteRolePolicy")).toBe(0);
   });
 
   it("retries a throttled deletion, and refuses a malformed permit id before calling IAM", async () => {

@@ -265,6 +265,8 @@ export class EcsRuntime implements WorkspaceRuntime {
     const area = await this.areaOf(workspaceId);
     if (!area) return { kind: "missing", bytes: 0 };
     const key = area.key("outputs", path);
+    // No object can have a key longer than S3 allows: asking would only earn a KeyTooLongError.
+    if (Buffer.byteLength(key) > MAX_KEY_BYTES) return { kind: "missing", bytes: 0 };
     const head = await area.head(key);
     if (head) return { kind: "file", bytes: head.bytes };
     return (await area.anyUnder(`${key}/`)) ? { kind: "directory", bytes: 0 } : { kind: "missing", bytes: 0 };
@@ -277,7 +279,7 @@ export class EcsRuntime implements WorkspaceRuntime {
         { path: "path", message: "not a regular file inside the area" },
       ]);
     const area = await this.areaOf(workspaceId);
-    if (!area) throw refuse();
+    if (!area || Buffer.byteLength(area.key("outputs", path)) > MAX_KEY_BYTES) throw refuse();
     try {
       yield* area.body(area.key("outputs", path));
     } catch (err) {

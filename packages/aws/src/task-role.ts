@@ -38,14 +38,41 @@ export interface TaskRoleOptions {
 
 /**
  * `spe-<stage>-permit-<P>`. IAM role names are unique regardless of case and at most 64 characters, so a
- * permit id with capitals, or one too long, gets a shortened name with a hash of the exact id.
+ * permit id with capitals, or one too long, gets a shortened name with a hash of the exact id, under another
+ * infix (`permit_`): no plain name can equal a hashed one (two permits must never share a role).
  */
 export function taskRoleName(stage: string, permitId: string): string {
   const plain = `spe-${stage}-permit-${permitId}`;
   if (plain.length <= MAX_ROLE_NAME && permitId === permitId.toLowerCase()) return plain;
   const hash = createHash("sha256").update(permitId).digest("hex").slice(0, 12);
-  const room = MAX_ROLE_NAME - `spe-${stage}-permit--${hash}`.length;
-  return `spe-${stage}-permit-${permitId.slice(0, Math.max(0, room)).toLowerCase()}-${hash}`;
+  const room = MAX_ROLE_NAME - `spe-${stage}-permit_-${hash}`.length;
+  return `spe-${stage}-permit_${permitId.slice(0, Math.max(0, room)).toLowerCase()}-${hash}`;
+}
+
+interface ExistingRole {
+  Path?: string;
+  PermissionsBoundary?: { PermissionsBoundaryArn?: string };
+  AssumeRolePolicyDocument?: string;
+  Tags?: { Key?: string; Value?: string }[];
+}
+
+const permitTag = (role: ExistingRole) => role.Tags?.find((t) => t.Key === "spe:permit")?.Value;
+
+/** Whether an existing role is the one this runtime made for the permit: its tag, path, boundary and trust. */
+function isOurs(o: TaskRoleOptions, permitId: string, role: ExistingRole): boolean {
+  let trust: unknown = null;
+  try {
+    // IAM returns the trust policy URL-encoded.
+    trust = JSON.parse(decodeURIComponent(role.AssumeRolePolicyDocument ?? ""));
+  } catch {
+    trust = null;
+  }
+  return (
+    permitTag(role) === permitId &&
+    role.Path === o.rolePath &&
+    role.PermissionsBoundary?.PermissionsBoundaryArn === o.boundaryArn &&
+    JSON.stringify(trust) === JSON.stringify(trustPolicy(o))
+  );
 }
 
 /** Only ECS tasks started in this account and region may assume the role (no confused deputy). */
@@ -128,9 +155,10 @@ export async function ensureTaskRole(o: TaskRoleOptions, permitId: string): Prom
       o.retry,
     );
     const role = existing.Role!;
-    if (role.PermissionsBoundary?.PermissionsBoundaryArn !== o.boundaryArn || role.Path !== o.rolePath) {
+    // A role of that name made by someone else (another trust, no boundary, another permit's tag) is never adopted.
+    if (!isOurs(o, permitId, role)) {
       throw new Error(
-        `refusing to use IAM role ${RoleName}: it exists without the workspace boundary or path; delete it and retry`,
+        `refusing to use IAM role ${RoleName}: it exists without this permit's tag, the workspace boundary, path or trust; delete it and retry`,
       );
     }
     arn = role.Arn!;
@@ -158,6 +186,19 @@ export async function deleteTaskRole(o: TaskRoleOptions, permitId: string): Prom
   const RoleName = taskRoleName(o.stage, permitId);
   const gone = (err: unknown) =>
     err instanceof NoSuchEntityException || (err as Error).name === "NoSuchEntityException";
+  // Never delete a role that is not this permit's (a name someone else took, another permit's tag).
+  const existing = await retrying(
+    "reading the permit's task role",
+    () => o.iam.send(new GetRoleCommand({ RoleName })),
+    o.retry,
+  ).catch((err: unknown) => {
+    if (gone(err)) return null;
+    throw err;
+  });
+  if (!existing?.Role) return;
+  if (permitTag(existing.Role) !== permitId) {
+    throw new Error(`refusing to delete IAM role ${RoleName}: it is not tagged as permit ${permitId}'s task role`);
+  }
   await retrying(
     "deleting the task role's policy",
     () => o.iam.send(new DeleteRolePolicyCommand({ RoleName, PolicyName: ACCESS_POLICY_NAME })),

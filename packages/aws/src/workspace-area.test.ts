@@ -127,6 +127,17 @@ describe("EcsRuntime.listFiles, statOutput, readOutput", () => {
     expect(await collect(runtime.readOutput(W, "tables/t1.csv"))).toBe("x,y\n1,2\n");
   });
 
+  it("answers a path too long for an S3 key as missing, without asking S3 (no KeyTooLongError as a 500)", async () => {
+    const { runtime, s3 } = ready();
+    // Under 1024 characters and 255 bytes per segment, but over S3's 1024 bytes once UTF-8 encoded.
+    const long = Array.from({ length: 5 }, () => "é".repeat(120)).join("/");
+    const heads = s3.faults.count("HeadObject");
+    expect(await runtime.statOutput(W, long)).toEqual({ kind: "missing", bytes: 0 });
+    await expect(collect(runtime.readOutput(W, long))).rejects.toMatchObject({ code: "file.path_escape" });
+    expect(s3.faults.count("HeadObject")).toBe(heads);
+    expect(s3.faults.count("GetObject")).toBe(0);
+  });
+
   it("refuses to read a missing output or one named outside outputs/", async () => {
     const { runtime, s3 } = ready();
     s3.seed(`${PREFIX}home/secret.py`, "x");

@@ -27,6 +27,7 @@ export interface FakeRole {
   boundary?: string;
   trust: string;
   policies: Map<string, string>;
+  tags?: { Key: string; Value: string }[];
 }
 
 export class FakeIam {
@@ -58,6 +59,7 @@ export class FakeIam {
           ...(i.PermissionsBoundary ? { boundary: i.PermissionsBoundary } : {}),
           trust: i.AssumeRolePolicyDocument!,
           policies: new Map(),
+          tags: (i.Tags ?? []).map((t) => ({ Key: t.Key!, Value: t.Value! })),
         });
         return { Role: { RoleName: name, Arn: arn, Path: i.Path } };
       }),
@@ -73,6 +75,9 @@ export class FakeIam {
             RoleName: i.RoleName,
             Arn: r.arn,
             Path: r.path,
+            // As IAM returns it: URL-encoded.
+            AssumeRolePolicyDocument: encodeURIComponent(r.trust),
+            Tags: r.tags ?? [],
             ...(r.boundary
               ? { PermissionsBoundary: { PermissionsBoundaryType: "Policy", PermissionsBoundaryArn: r.boundary } }
               : {}),
