@@ -10,8 +10,10 @@ import { log } from "./lib/aws";
 const config = readAwsConfig();
 const s3 = archiveClient();
 
-export async function handler(event: { Records?: StreamRecord[] }): Promise<{ records: number; seals: number }> {
+/** The event source reports partial failures: an empty list is success, a throw retries (and bisects) the batch. */
+export async function handler(event: { Records?: StreamRecord[] }): Promise<{ batchItemFailures: [] }> {
   const r = await archiveBatch(s3, config.SPE_BUCKET_AUDIT_ARCHIVE, event.Records ?? []);
   log({ msg: "audit archived", records: r.records, seals: r.seals, objects: r.keys.length });
-  return { records: r.records, seals: r.seals };
+  if (r.tampering > 0) log({ msg: "audit tampering archived", level: "alarm", events: r.tampering });
+  return { batchItemFailures: [] };
 }

@@ -50,11 +50,16 @@ export function Audit({ stack }: StackContext) {
     target: archive,
     eventSourceArn: table.tableStreamArn,
     startingPosition: lambda.StartingPosition.TRIM_HORIZON,
-    // Records are written once and in order: insertions only, never the head's updates.
+    // Records are written once and in order: insertions, never the head's updates. An update or deletion of
+    // a record or seal is tampering (they are append-only): it is archived as evidence too.
     filters: [
       lambda.FilterCriteria.filter({
         eventName: lambda.FilterRule.isEqual("INSERT"),
         dynamodb: { NewImage: { pk: { S: lambda.FilterRule.or(...ARCHIVED_PARTITIONS) } } },
+      }),
+      lambda.FilterCriteria.filter({
+        eventName: lambda.FilterRule.or("MODIFY", "REMOVE"),
+        dynamodb: { Keys: { pk: { S: lambda.FilterRule.or(...ARCHIVED_PARTITIONS) } } },
       }),
     ],
     batchSize: 100,

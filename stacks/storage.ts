@@ -7,6 +7,7 @@
  */
 
 import { RemovalPolicy } from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
 import { type StackContext, use } from "sst/constructs";
 import { DOWNLOADS_PREFIX } from "../packages/aws/src/bucket-layout";
 import { Keys } from "./keys";
@@ -51,5 +52,17 @@ export function Storage({ stack }: StackContext) {
     complianceRetentionDays: config.auditRetentionDays,
   });
 
+  // Writes to the archive never replace a current version: a batch or seal already archived stays the one
+  // `aws s3 sync` copies (Object Lock keeps old versions, but a copy takes only the current one).
+  auditArchive.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: "DenyOverwritingArchivedObjects",
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ["s3:PutObject"],
+      resources: [auditArchive.arnForObjects("*")],
+      conditions: { Null: { "s3:if-none-match": "true" } },
+    }),
+  );
   return { accessLogs, buckets, auditArchive, datasetBuckets: config.datasetBuckets } as const;
 }

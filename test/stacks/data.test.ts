@@ -243,6 +243,18 @@ describe("Storage stack", () => {
     expect(archive.Properties.LifecycleConfiguration.Rules).toEqual([
       expect.objectContaining({ Id: "abort-incomplete-multipart-uploads" }),
     ]);
+    // Nothing overwrites an archived batch or seal: every put must be conditional (If-None-Match).
+    const [, policy] = resources(storage, "AWS::S3::BucketPolicy").find(([, p]) =>
+      render(p.Properties.Bucket).includes("AuditArchive"),
+    )!;
+    expect(policy.Properties.PolicyDocument.Statement).toContainEqual(
+      expect.objectContaining({
+        Sid: "DenyOverwritingArchivedObjects",
+        Effect: "Deny",
+        Action: "s3:PutObject",
+        Condition: { Null: { "s3:if-none-match": "true" } },
+      }),
+    );
     // Only this bucket is locked.
     const locked = resources(storage, "AWS::S3::Bucket").filter(([, b]) => b.Properties.ObjectLockEnabled);
     expect(locked.map(([id]) => id)).toEqual([expect.stringMatching(/^AuditArchive/)]);

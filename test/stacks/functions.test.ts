@@ -150,29 +150,71 @@ describe("least privilege on the sensitive actions", () => {
     }
   });
 
-  it("scopes the per-permit keys by the stage tag, and their grants to per-permit task roles and S3's needs", () => {
-    const { statements } = fn("provision");
-    const byId = (sid: string) => statements.find((s) => s.Sid === sid);
-    for (const sid of ["PermitKeysUse", "PermitKeysManage"]) {
-      expect(byId(sid).Condition, sid).toEqual({ StringEquals: { "aws:ResourceTag/spe:stage": "test" } });
-      expect(render(byId(sid).Resource), sid).toBe("arn:aws:kms:eu-west-1:123456789012:key/*");
+  it("grants no KMS permission on a key by a tag, no kms:TagResource, nothing on key/*: permit keys are key-policy only", () => {
+    for (const { key, s } of all()) {
+      const actions = [s.Action].flat() as string[];
+      if (!actions.some((a) => a.startsWith("kms:"))) continue;
+      const conditionKeys = Object.values((s.Condition ?? {}) as Record<string, Record<string, unknown>>).flatMap((c) =>
+        Object.keys(c),
+      );
+      expect(
+        conditionKeys.filter((c) => /^aws:(ResourceTag|RequestTag|TagKeys)/.test(c)),
+        `${key} ${s.Sid}`,
+      ).toEqual([]);
+      for (const r of [s.Resource].flat().map(render)) expect(r, `${key} ${s.Sid}`).not.toMatch(/:key\/\*$/);
     }
-    expect(byId("PermitKeysCreate").Condition).toEqual({
-      StringEquals: { "aws:RequestTag/spe:stage": "test" },
-      "ForAllValues:StringEquals": { "aws:TagKeys": ["spe:permit", "spe:stage"] },
-    });
-    expect(render(byId("PermitKeyAliases").Resource)).toBe(
-      "arn:aws:kms:eu-west-1:123456789012:alias/spe-test/permit/*",
+    for (const action of [
+      "kms:TagResource",
+      "kms:UntagResource",
+      "kms:PutKeyPolicy",
+      "kms:CreateGrant",
+      "kms:ScheduleKeyDeletion",
+      "kms:CancelKeyDeletion",
+      "kms:ListGrants",
+      "kms:RevokeGrant",
+    ]) {
+      expect(holders(action), action).toEqual([]);
+    }
+  });
+
+  it("lets the key-managing functions create symmetric encryption keys and alias them under this stage only", () => {
+    expect(holders("kms:CreateKey")).toEqual(["api", "expire", "provision", "sweep"]);
+    for (const key of ["api", "provision", "expire", "sweep"] as const) {
+      const byId = (sid: string) => fn(key).statements.find((s) => s.Sid === sid);
+      expect(byId("PermitKeysCreate"), key).toEqual({
+        Sid: "PermitKeysCreate",
+        Effect: "Allow",
+        Action: "kms:CreateKey",
+        Resource: "*",
+        Condition: { StringEquals: { "kms:KeySpec": "SYMMETRIC_DEFAULT", "kms:KeyUsage": "ENCRYPT_DECRYPT" } },
+      });
+      const aliases = byId("PermitKeyAliases");
+      expect(aliases.Action, key).toEqual(["kms:CreateAlias", "kms:DeleteAlias"]);
+      expect(render(aliases.Resource), key).toBe("arn:aws:kms:eu-west-1:123456789012:alias/spe-test/permit/*");
+    }
+    // The functions that only read (task-events) or have nothing to do with permit keys hold no KMS action on them.
+    expect(holders("kms:CreateAlias")).toEqual(["api", "expire", "provision", "sweep"]);
+  });
+
+  it("names every function role spe-<stage>-fn-<key>, and the permit key principals are exactly those roles", () => {
+    const principals = (key: FunctionKey) =>
+      JSON.parse(render(fn(key).resource.Properties.Environment.Variables.SPE_PERMIT_KEY_PRINCIPALS));
+    const arn = (k: FunctionKey) => `arn:aws:iam::123456789012:role/spe-test-fn-${k}`;
+    for (const key of FUNCTIONS) {
+      const { resource, template } = fn(key);
+      const role = template.toJSON().Resources[functionRoleId(resource)] as Resource;
+      expect(role.Properties.RoleName, key).toBe(`spe-test-fn-${key}`);
+      expect(role.Properties).not.toHaveProperty("Path");
+      // The key service of every function names the same principals (any of them may create a key).
+      expect(principals(key), key).toEqual({
+        admins: (["api", "provision", "expire", "sweep"] as const).map(arn),
+        users: [arn("task-events")],
+      });
+    }
+    // Admins are exactly the functions that may create keys: no key is created that its creator cannot manage.
+    expect(principals("api").admins).toEqual(
+      (["api", "provision", "expire", "sweep"] as const).filter((k) => holders("kms:CreateKey").includes(k)).map(arn),
     );
-    const grants = byId("PermitKeyGrants").Condition;
-    expect(grants).toEqual({
-      StringEquals: { "aws:ResourceTag/spe:stage": "test" },
-      StringLike: { "kms:GranteePrincipal": expect.anything() },
-      "ForAllValues:StringEquals": { "kms:GrantOperations": ["Decrypt", "GenerateDataKey", "DescribeKey"] },
-    });
-    expect(render(grants.StringLike["kms:GranteePrincipal"])).toBe("arn:aws:iam::123456789012:role/spe/test/*");
-    // Destroying keys is for the functions that end permits and workspaces, never for task-events or the audit.
-    expect(holders("kms:ScheduleKeyDeletion")).toEqual(["api", "expire", "provision", "sweep"]);
   });
 
   it("uses the platform key only through DynamoDB, S3 or SQS, or for the console's key in its own context", () => {
@@ -336,12 +378,30 @@ describe("Audit stack: archive and seals", () => {
     expect(render(mapping.Properties.EventSourceArn)).toMatch(/^<import:test-spe-controller-State:.*StreamArn.*>$/);
     expect(mapping.Properties.FilterCriteria.Filters.map((f: Cfn) => JSON.parse(f.Pattern))).toEqual([
       { eventName: ["INSERT"], dynamodb: { NewImage: { pk: { S: ["audit", "audit#seal"] } } } },
+      // Updates and deletions of (append-only) records and seals: archived as evidence of tampering.
+      { eventName: ["MODIFY", "REMOVE"], dynamodb: { Keys: { pk: { S: ["audit", "audit#seal"] } } } },
     ]);
     expect(render(queue.Properties.KmsMasterKeyId)).toMatch(/PlatformKey/);
     // Lambda checks the role's stream permissions when it creates the mapping: the policy must exist first.
     const roleId = functionRoleId(fn("archive-audit").resource);
     const policyId = resources(audit, "AWS::IAM::Policy").find(([, p]) => p.Properties.Roles[0].Ref === roleId)![0];
     expect(audit.toJSON().Resources[mappingId].DependsOn).toEqual(expect.arrayContaining([roleId, policyId]));
+  });
+
+  it("alarms on every dead-letter queue: a failed delivery is a gap someone must redrive within 14 days", () => {
+    for (const [name, t] of Object.entries(synth.templates)) {
+      const alarms = resources(t, "AWS::CloudWatch::Alarm").map(([, a]) => a.Properties);
+      for (const [queueId] of resources(t, "AWS::SQS::Queue")) {
+        const alarm = alarms.find((a) =>
+          (a.Dimensions ?? []).some((d: Cfn) => JSON.stringify(d.Value).includes(queueId)),
+        );
+        expect(alarm, `${name}/${queueId}`).toMatchObject({
+          MetricName: "ApproximateNumberOfMessagesVisible",
+          Threshold: 1,
+          ComparisonOperator: "GreaterThanOrEqualToThreshold",
+        });
+      }
+    }
   });
 
   it("filters on the partition keys the DynamoDB store really writes audit records and seals under", () => {

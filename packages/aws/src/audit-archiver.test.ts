@@ -50,10 +50,13 @@ describe("archiveBatch", () => {
     expect(r).toEqual({
       records: 3,
       seals: 1,
+      tampering: 0,
       keys: ["chain/000000000001-000000000003.ndjson", "seals/000000000001.json"],
     });
     const puts = mock.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
-    expect(puts.every((p) => p.Bucket === "spe-audit" && p.ChecksumAlgorithm === "SHA256")).toBe(true);
+    expect(
+      puts.every((p) => p.Bucket === "spe-audit" && p.ChecksumAlgorithm === "SHA256" && p.IfNoneMatch === "*"),
+    ).toBe(true);
     // What was archived verifies on its own.
     const a = assembleArchive(
       [{ name: "b", text: String(puts[0]?.Body) }],
@@ -69,6 +72,7 @@ describe("archiveBatch", () => {
     expect(await archiveBatch(s3, "spe-audit", [{ eventName: "REMOVE", dynamodb: {} }])).toEqual({
       records: 0,
       seals: 0,
+      tampering: 0,
       keys: [],
     });
     expect(mock.commandCalls(PutObjectCommand)).toHaveLength(0);
@@ -76,5 +80,37 @@ describe("archiveBatch", () => {
       .on(PutObjectCommand)
       .rejects(new S3ServiceException({ name: "SlowDown", $fault: "server", $metadata: { httpStatusCode: 503 } }));
     await expect(archiveBatch(s3, "spe-audit", stream(2))).rejects.toThrow();
+  });
+
+  it("treats an object already archived (a redelivered batch) as done, never overwriting it", async () => {
+    mock
+      .on(PutObjectCommand)
+      .rejects(
+        new S3ServiceException({ name: "PreconditionFailed", $fault: "client", $metadata: { httpStatusCode: 412 } }),
+      );
+    await expect(archiveBatch(s3, "spe-audit", stream(2))).resolves.toMatchObject({ records: 2 });
+  });
+
+  it("archives an update or deletion of an audit record or seal as evidence of tampering", async () => {
+    mock.on(PutObjectCommand).resolves({});
+    const [first] = stream(1);
+    const forged = { ...(first?.dynamodb?.NewImage as Record<string, unknown>), body: { S: "{}" } };
+    const r = await archiveBatch(s3, "spe-audit", [
+      {
+        eventID: "e1",
+        eventName: "MODIFY",
+        dynamodb: { Keys: { pk: { S: "audit" }, sk: { S: "0000000000000001" } }, NewImage: forged },
+      },
+      {
+        eventID: "e2",
+        eventName: "REMOVE",
+        dynamodb: { Keys: { pk: { S: "audit#seal" }, sk: { S: "0000000000000001" } } },
+      },
+      { eventID: "e3", eventName: "MODIFY", dynamodb: { Keys: { pk: { S: "audit#head" }, sk: { S: "head" } } } },
+    ]);
+    expect(r.tampering).toBe(2);
+    expect(r.keys).toEqual(["tamper/audit-0000000000000001-e1.json", "tamper/audit#seal-0000000000000001-e2.json"]);
+    const bodies = mock.commandCalls(PutObjectCommand).map((c) => JSON.parse(String(c.args[0].input.Body)));
+    expect(bodies.map((b) => b.eventName)).toEqual(["MODIFY", "REMOVE"]);
   });
 });
