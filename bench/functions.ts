@@ -40,6 +40,10 @@ const FAKE_ENV: Record<string, string> = {
   SPE_SCHEDULER_ROLE_ARN: "arn:aws:iam::123456789012:role/bench-scheduler",
   SPE_EXPIRE_FUNCTION_ARN: "arn:aws:lambda:eu-west-1:123456789012:function:bench-expire",
   SPE_PROVISION_FUNCTION_NAME: "bench-provision",
+  SPE_PERMIT_KEY_PRINCIPALS: JSON.stringify({
+    admins: ["arn:aws:iam::123456789012:role/spe-bench-fn-api"],
+    users: ["arn:aws:iam::123456789012:role/spe-bench-fn-task-events"],
+  }),
   SPE_JWT_ISSUER: "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_bench",
   SPE_JWT_JWKS_URL: "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_bench/.well-known/jwks.json",
   // The API function's console settings (ConsoleEnv).

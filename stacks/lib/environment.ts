@@ -14,7 +14,7 @@ import type * as s3 from "aws-cdk-lib/aws-s3";
 import type { Stack } from "sst/constructs";
 import type { z } from "zod";
 import type { AwsEnv } from "../../packages/aws/src/config";
-import { functionArn, functionName, stageOf, taskRolePath } from "./names";
+import { functionArn, functionName, permitKeyPrincipals, stageOf, taskRolePath } from "./names";
 
 /** Every variable of `AwsEnv`, optional ones included: the stacks set them all. */
 export type FunctionEnvironment = Required<Record<keyof z.input<typeof AwsEnv>, string>>;
@@ -82,6 +82,8 @@ export function functionEnvironment(stack: Stack, s: EnvironmentSources): Functi
     SPE_PROVISION_FUNCTION_NAME: functionName(stack, "provision"),
     SPE_JWT_ISSUER: s.jwtIssuer,
     SPE_JWT_JWKS_URL: s.jwksUrl,
+    // Built from the fixed role names (names.ts): every permit key's policy names these roles.
+    SPE_PERMIT_KEY_PRINCIPALS: JSON.stringify(permitKeyPrincipals(stack)),
     SPE_KEY_GRACE_DAYS: String(s.keyGraceDays),
   };
 }

@@ -1,7 +1,8 @@
 /**
  * The one way this app makes a Lambda function: a fixed name (`spe-<stage>-<key>`), the handler
- * `functions/<key>.handler`, the full `AwsEnv` environment, its own role that starts with nothing but writing
- * its own logs (no AWS managed policy), and its own log group, encrypted with the platform key and expiring.
+ * `functions/<key>.handler`, the full `AwsEnv` environment, its own role with a fixed name (`spe-<stage>-fn-<key>`,
+ * which permit key policies name) that starts with nothing but writing its own logs (no AWS managed policy), and
+ * its own log group, encrypted with the platform key and expiring.
  * Runtime (nodejs22.x), architecture (arm64), tracing and sourcemaps are app defaults (sst.config.ts).
  */
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
@@ -11,7 +12,7 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import { Function as SstFunction, type Stack } from "sst/constructs";
 import type { FunctionEnvironment } from "./environment";
 import { suppress } from "./nag";
-import { type FunctionKey, functionName } from "./names";
+import { type FunctionKey, functionName, functionRoleName } from "./names";
 
 export interface SpeFunctionProps {
   /** Which function: its handler is `functions/<key>.handler`, its name `spe-<stage>-<key>`. */
@@ -48,6 +49,8 @@ export function speFunction(stack: Stack, id: string, props: SpeFunctionProps): 
     removalPolicy: RemovalPolicy.DESTROY,
   });
   const role = new iam.Role(stack, `${id}Role`, {
+    // Fixed: the per-permit KMS keys, created at runtime, name this role in their key policy (names.ts).
+    roleName: functionRoleName(stack, props.key),
     assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
     description: `SPE ${props.key} function`,
   });

@@ -11,7 +11,7 @@ import type * as lambda from "aws-cdk-lib/aws-lambda";
 import type * as s3 from "aws-cdk-lib/aws-s3";
 import type { Stack } from "sst/constructs";
 import { allowWildcards, nagArn, nagRef } from "./nag";
-import { permitKeyAliasPrefix, stageOf, taskRoleArnPattern } from "./names";
+import { permitKeyAliasPrefix } from "./names";
 
 const statement = (props: iam.PolicyStatementProps) => new iam.PolicyStatement(props);
 const via = (fn: lambda.IFunction, service: string) => ({
@@ -85,7 +85,7 @@ export const LISTING_ACTIONS = ["s3:ListBucket", "s3:ListBucketVersions", "s3:Li
 
 /**
  * Read, write and delete (all versions) in the given buckets. The objects are encrypted under per-permit keys,
- * which `grantPermitKeys` covers.
+ * whose own key policies let the function roles use them (see `grantPermitKeys`).
  */
 export function grantObjects(fn: lambda.IFunction, sid: string, buckets: readonly s3.IBucket[]): void {
   fn.addToRolePolicy(
@@ -121,56 +121,23 @@ export function grantSources(fn: lambda.IFunction, stack: Stack, buckets: readon
 }
 
 /**
- * The per-permit keys, which the key service creates at runtime: only keys tagged `spe:stage=<stage>` and aliases
- * under `alias/spe-<stage>/permit/`. "use" = data keys and decryption (also what S3 SSE-KMS needs on the
- * caller's behalf); "manage" adds creating, aliasing, granting to per-permit task roles and scheduling deletion.
+ * The per-permit keys, which the key service creates at runtime. Their use and management are NOT granted here:
+ * each key's own policy (packages/aws/src/kms-key-policy.ts) names the function roles (fixed names, names.ts:
+ * `permitKeyPrincipals`) and what each may do, and no function's IAM policy holds any statement on `key/*`. A
+ * statement on `key/*` would need a condition to exclude other keys, and the only one available, a resource tag,
+ * is something a function could set on any key of the account whose policy defers to IAM.
+ * "use" (task-events) therefore adds nothing to IAM; "manage" adds what has no key policy to rely on: creating a
+ * key (no resource exists yet) and the alias side of CreateAlias/DeleteAlias (the key side is in the key policy).
  */
 export function grantPermitKeys(fn: lambda.IFunction, stack: Stack, mode: "use" | "manage"): void {
-  const stage = stageOf(stack);
-  const keys = `arn:${stack.partition}:kms:${stack.region}:${stack.account}:key/*`;
-  const tagged = { StringEquals: { "aws:ResourceTag/spe:stage": stage } };
-  fn.addToRolePolicy(
-    statement({
-      sid: "PermitKeysUse",
-      actions: ["kms:DescribeKey", "kms:GenerateDataKey", "kms:Decrypt"],
-      resources: [keys],
-      conditions: tagged,
-    }),
-  );
-  allowWildcards(
-    fn,
-    "per-permit keys are created at runtime (one per permit); every statement on key/* requires the tag " +
-      "spe:stage=<stage> (aws:ResourceTag), and the platform and audit keys refuse that tag",
-    [nagArn(stack, "kms", "key/*")],
-  );
   if (mode === "use") return;
-  fn.addToRolePolicy(
-    statement({
-      sid: "PermitKeysManage",
-      actions: [
-        "kms:CreateAlias",
-        "kms:DeleteAlias",
-        "kms:ScheduleKeyDeletion",
-        "kms:TagResource",
-        "kms:ListGrants",
-        "kms:RetireGrant",
-        "kms:RevokeGrant",
-      ],
-      resources: [keys],
-      conditions: tagged,
-    }),
-  );
-  // KMS authorizes tags given to CreateKey as kms:TagResource on every key of the account: both actions only
-  // with this stage's tag and no tag keys but ours.
+  // A symmetric encryption key only: what the key service creates (kms-key-service.ts sends both parameters).
   fn.addToRolePolicy(
     statement({
       sid: "PermitKeysCreate",
-      actions: ["kms:CreateKey", "kms:TagResource"],
+      actions: ["kms:CreateKey"],
       resources: ["*"],
-      conditions: {
-        StringEquals: { "aws:RequestTag/spe:stage": stage },
-        "ForAllValues:StringEquals": { "aws:TagKeys": ["spe:permit", "spe:stage"] },
-      },
+      conditions: { StringEquals: { "kms:KeySpec": "SYMMETRIC_DEFAULT", "kms:KeyUsage": "ENCRYPT_DECRYPT" } },
     }),
   );
   fn.addToRolePolicy(
@@ -180,26 +147,13 @@ export function grantPermitKeys(fn: lambda.IFunction, stack: Stack, mode: "use" 
       resources: [`arn:${stack.partition}:kms:${stack.region}:${stack.account}:${permitKeyAliasPrefix(stack)}*`],
     }),
   );
-  // Grants go only to the per-permit task roles, and only for what a task's S3 access needs.
-  fn.addToRolePolicy(
-    statement({
-      sid: "PermitKeyGrants",
-      actions: ["kms:CreateGrant"],
-      resources: [keys],
-      conditions: {
-        ...tagged,
-        StringLike: { "kms:GranteePrincipal": taskRoleArnPattern(stack) },
-        "ForAllValues:StringEquals": { "kms:GrantOperations": ["Decrypt", "GenerateDataKey", "DescribeKey"] },
-      },
-    }),
-  );
   allowWildcards(
     fn,
-    "kms:CreateKey has no resource, and KMS authorizes tags given at creation only on all keys: both require " +
-      "aws:RequestTag/spe:stage=<stage> and allow no other tag keys than spe:permit and spe:stage",
+    "kms:CreateKey has no resource (the key does not exist yet): symmetric encryption keys only; what the new key " +
+      "may be used for, and by whom, is in the key policy the key service gives it, not in IAM",
     ["*"],
   );
-  allowWildcards(fn, "one alias per permit, created at runtime, under this stage's prefix only", [
+  allowWildcards(fn, "one alias per permit, created at runtime, under this stage's prefix only (alias side only)", [
     nagArn(stack, "kms", `${permitKeyAliasPrefix(stack)}*`),
   ]);
 }

@@ -2,6 +2,8 @@
  * Names the stacks choose themselves, derived from the stage. Some must be known before the resource exists:
  * the expiry function's ARN is in its own environment (and in every other function's), which a CloudFormation
  * reference cannot express without a cycle, so the function gets a fixed name and its ARN is built from it.
+ * The function roles have fixed names for the same reason: every permit key's policy names them, and the
+ * functions create those keys, so their ARNs are plain strings in every stack (no cross-stack reference).
  * The runtime-created names (key aliases, task roles, schedules) follow the same `spe-<stage>` prefix.
  */
 import type { Stack } from "sst/constructs";
@@ -38,6 +40,29 @@ export function functionName(stack: Stack, key: FunctionKey): string {
 /** A function's ARN from its fixed name, without a reference to the function. */
 export function functionArn(stack: Stack, key: FunctionKey): string {
   return `arn:${stack.partition}:lambda:${stack.region}:${stack.account}:function:${functionName(stack, key)}`;
+}
+
+/** A function role's fixed name, e.g. `spe-prod-fn-expire` (at most 45 characters: IAM allows 64). */
+export function functionRoleName(stack: Stack, key: FunctionKey): string {
+  return `${prefix(stack)}-fn-${key}`;
+}
+
+/** A function role's ARN from its fixed name (no path), without a reference to the role. */
+export function functionRoleArn(stack: Stack, key: FunctionKey): string {
+  return `arn:${stack.partition}:iam::${stack.account}:role/${functionRoleName(stack, key)}`;
+}
+
+/** The functions that create, alias, grant and destroy permit keys: the admins of every permit key's policy. */
+export const PERMIT_KEY_ADMINS: readonly FunctionKey[] = ["api", "provision", "expire", "sweep"];
+/** The functions that only use permit keys (task-events stores job logs under them). */
+export const PERMIT_KEY_USERS: readonly FunctionKey[] = ["task-events"];
+
+/** What `SPE_PERMIT_KEY_PRINCIPALS` holds: the role ARNs the key service names in each permit key's policy. */
+export function permitKeyPrincipals(stack: Stack): { admins: string[]; users: string[] } {
+  return {
+    admins: PERMIT_KEY_ADMINS.map((k) => functionRoleArn(stack, k)),
+    users: PERMIT_KEY_USERS.map((k) => functionRoleArn(stack, k)),
+  };
 }
 
 /** IAM path of the per-permit task roles the runtime creates, e.g. `/spe/prod/`. */

@@ -97,7 +97,11 @@ describe("a permit's life on AWS, through the API and the functions", () => {
     expect([p.status, p.body.status]).toEqual([201, "active"]);
     const key = w.kms.describe(`alias/spe-test/permit/${PERMIT}`);
     expect(key).toMatchObject({ state: "Enabled" });
-    expect(w.kms.keys().find((k) => k.arn === key?.arn)?.tags).toEqual({ "spe:permit": PERMIT, "spe:stage": "test" });
+    const created = w.kms.keys().find((k) => k.arn === key?.arn);
+    expect(created?.tags).toEqual({ "spe:permit": PERMIT, "spe:stage": "test" });
+    // Created with its own policy naming the deployment's function roles (SPE_PERMIT_KEY_PRINCIPALS).
+    expect(created?.policy?.Statement.map((s) => s.Sid)).toContain("KeyAdminsGrantToTaskRoles");
+    expect(JSON.stringify(created?.policy)).toContain(`role/spe-test-fn-task-events`);
   });
 
   it("launches: the API answers 202 provisioning, schedules expiry and invokes the provision function", async () => {

@@ -254,6 +254,10 @@ describe("API bundle", () => {
       SPE_SCHEDULER_ROLE_ARN: "arn:aws:iam::123456789012:role/scheduler",
       SPE_EXPIRE_FUNCTION_ARN: "arn:aws:lambda:eu-west-1:123456789012:function:spe-test-expire",
       SPE_PROVISION_FUNCTION_NAME: "spe-test-provision",
+      SPE_PERMIT_KEY_PRINCIPALS: JSON.stringify({
+        admins: ["arn:aws:iam::123456789012:role/spe-test-fn-api"],
+        users: ["arn:aws:iam::123456789012:role/spe-test-fn-task-events"],
+      }),
       SPE_JWT_ISSUER: issuer,
       SPE_JWT_JWKS_URL: `${issuer}/.well-known/jwks.json`,
       SPE_KEY_GRACE_DAYS: "30",

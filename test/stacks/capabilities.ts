@@ -36,7 +36,8 @@ export function functionIn(
 
 const STORE = ["StoreItems", "StoreKeyThroughDynamoDB"];
 const PERMIT_DATA = ["PermitDataObjects", "PermitDataListing"];
-const KEYS_MANAGE = ["PermitKeysUse", "PermitKeysManage", "PermitKeysCreate", "PermitKeyAliases", "PermitKeyGrants"];
+/** Creating permit keys and the alias side of their aliases: all else on permit keys is in their key policy. */
+const KEYS_MANAGE = ["PermitKeysCreate", "PermitKeyAliases"];
 const RUNTIME_READ = ["RuntimeTasksRead", "RuntimeTasksList", "RuntimeAreasRead", "RuntimeAreasListing"];
 const RUNTIME_OPERATE = [
   "RuntimeTasksRead",
@@ -70,7 +71,8 @@ export const CAPABILITIES: Record<FunctionKey, string[]> = {
   provision: [...STORE, ...PERMIT_DATA, ...KEYS_MANAGE, ...RUNTIME_OPERATE, ...SOURCES],
   expire: [...STORE, ...PERMIT_DATA, ...KEYS_MANAGE, ...RUNTIME_OPERATE, ...SCHEDULER],
   sweep: [...STORE, ...PERMIT_DATA, ...KEYS_MANAGE, ...RUNTIME_OPERATE, ...SCHEDULER],
-  "task-events": [...STORE, ...PERMIT_DATA, "PermitKeysUse", ...RUNTIME_READ, "TaskLogStreams"],
+  // Uses permit keys through their key policy only (KeyUsersUse): nothing in IAM.
+  "task-events": [...STORE, ...PERMIT_DATA, ...RUNTIME_READ, "TaskLogStreams"],
   "archive-audit": [
     "AuditArchivePut",
     "AuditArchiveKeyThroughS3",

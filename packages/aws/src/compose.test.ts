@@ -24,6 +24,10 @@ const env: Record<string, string> = {
   SPE_SCHEDULER_ROLE_ARN: "arn:aws:iam::123456789012:role/spe-test-scheduler",
   SPE_EXPIRE_FUNCTION_ARN: "arn:aws:lambda:eu-west-1:123456789012:function:spe-test-expire",
   SPE_PROVISION_FUNCTION_NAME: "spe-test-provision",
+  SPE_PERMIT_KEY_PRINCIPALS: JSON.stringify({
+    admins: ["arn:aws:iam::123456789012:role/spe-test-fn-api", "arn:aws:iam::123456789012:role/spe-test-fn-sweep"],
+    users: ["arn:aws:iam::123456789012:role/spe-test-fn-task-events"],
+  }),
   SPE_JWT_ISSUER: "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc",
   SPE_JWT_JWKS_URL: "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc/.well-known/jwks.json",
 };
@@ -36,6 +40,17 @@ describe("the AWS composition root", () => {
     expect(c.SPE_KEY_GRACE_DAYS).toBe(30);
     expect(c.SPE_CONTAINER_NAME).toBe("workspace");
     expect(c.SPE_WORKSPACE_LOG_STREAM_PREFIX).toBe("job");
+    expect(c.SPE_PERMIT_KEY_PRINCIPALS.users).toEqual(["arn:aws:iam::123456789012:role/spe-test-fn-task-events"]);
+  });
+
+  it("refuses permit key principals that are not JSON, not role ARNs, or name no admin", () => {
+    const principals = (v: string) => () => readAwsConfig({ ...env, SPE_PERMIT_KEY_PRINCIPALS: v });
+    expect(principals("arn:aws:iam::123456789012:role/x")).toThrow(/SPE_PERMIT_KEY_PRINCIPALS \(not JSON\)/);
+    expect(principals(JSON.stringify({ admins: [], users: [] }))).toThrow(/SPE_PERMIT_KEY_PRINCIPALS/);
+    expect(principals(JSON.stringify({ admins: ["*"], users: [] }))).toThrow(/SPE_PERMIT_KEY_PRINCIPALS/);
+    expect(principals(JSON.stringify({ admins: ["arn:aws:iam::123456789012:role/a"], users: [], x: 1 }))).toThrow(
+      /SPE_PERMIT_KEY_PRINCIPALS/,
+    );
   });
 
   it("names every missing or malformed variable at once", () => {
@@ -50,6 +65,11 @@ describe("the AWS composition root", () => {
     expect(a.deps.runtime.isolation).toBe("fargate");
     expect(a.deps.policy.keyGraceDays).toBe(30);
     expect(a.keys.permitKeyAliasArn("P-1")).toBe("arn:aws:kms:eu-west-1:123456789012:alias/spe-test/permit/P-1");
+    // A principal of another account than the deployment's is refused when the key service is built.
+    const foreign = JSON.stringify({ admins: ["arn:aws:iam::999999999999:role/spe-test-fn-api"], users: [] });
+    expect(() => composeAws(readAwsConfig({ ...env, SPE_PERMIT_KEY_PRINCIPALS: foreign }))).toThrow(
+      /account 123456789012/,
+    );
     expect(a.taskLogs).toMatchObject({
       logGroup: "/spe/test/workspaces",
       streamPrefix: "job",

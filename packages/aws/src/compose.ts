@@ -113,6 +113,9 @@ export function composeAws(config: AwsConfig, o: ComposeOptions = {}): AwsDeps {
     region: where.region,
     accountId: where.accountId,
     partition: where.partition,
+    keyAdmins: config.SPE_PERMIT_KEY_PRINCIPALS.admins,
+    keyUsers: config.SPE_PERMIT_KEY_PRINCIPALS.users,
+    taskRolePath: config.SPE_TASK_ROLE_PATH,
     now: () => clock.now(),
   });
   const permitKeyArn = (permitId: string) => keys.permitKeyAliasArn(permitId);

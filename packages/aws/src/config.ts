@@ -11,6 +11,20 @@ const list = z
   .transform((s) => s.split(",").map((x) => x.trim()))
   .pipe(z.array(z.string().min(1)).min(1));
 
+const roleArn = z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, "an IAM role ARN");
+/** `{"admins":[role ARN...],"users":[role ARN...]}`: a JSON object in one variable. */
+const principals = z
+  .string()
+  .transform((s, ctx) => {
+    try {
+      return JSON.parse(s) as unknown;
+    } catch {
+      ctx.addIssue({ code: "custom", message: "not JSON" });
+      return z.NEVER;
+    }
+  })
+  .pipe(z.object({ admins: z.array(roleArn).min(1), users: z.array(roleArn) }).strict());
+
 /** The environment variables, by name, with what the stacks put in them. */
 export const AwsEnv = z.object({
   /** The SST stage, e.g. `prod`: part of every runtime-created name (key aliases, roles, schedules). */
@@ -59,6 +73,11 @@ export const AwsEnv = z.object({
   /** Cognito: issuer and JWKS of the user pool. */
   SPE_JWT_ISSUER: z.string().url(),
   SPE_JWT_JWKS_URL: z.string().url(),
+  /**
+   * The function roles named in every new permit key's policy (kms-key-policy.ts): `admins` create, alias,
+   * grant and destroy permit keys (api, provision, expire, sweep), `users` only use them (task-events).
+   */
+  SPE_PERMIT_KEY_PRINCIPALS: principals,
   SPE_KEY_GRACE_DAYS: z.coerce.number().int().min(0).max(180).default(30),
 });
 export type AwsConfig = z.infer<typeof AwsEnv>;

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { describeKeyServiceContract } from "../../../test/contracts/key-service-contract";
 import { KmsKeyService } from "./kms-key-service";
 import { S3ObjectStore } from "./s3-object-store";
-import { FAKE_ACCOUNT, FAKE_REGION, FakeKms } from "./testing/fake-kms";
+import { FAKE_ACCOUNT, FAKE_KEY_ADMINS, FAKE_KEY_USERS, FAKE_REGION, FakeKms } from "./testing/fake-kms";
 import { OBJECT_BUCKETS as B, FakeS3 } from "./testing/fake-s3";
 import { kmsThrottling } from "./testing/faults";
 import { MemoryWrappedKeyStore } from "./wrapped-key-store";
@@ -17,6 +17,8 @@ function setup() {
     stage: "test",
     region: FAKE_REGION,
     accountId: FAKE_ACCOUNT,
+    keyAdmins: FAKE_KEY_ADMINS,
+    keyUsers: FAKE_KEY_USERS,
   });
   return { kms, store, keys };
 }
@@ -26,7 +28,7 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 describeKeyServiceContract("KmsKeyService (in-memory KMS)", () => setup());
 
 describe("KmsKeyService", () => {
-  it("creates one tagged symmetric key per permit behind its alias, and stores only KMS ciphertexts", async () => {
+  it("creates one symmetric key per permit with its own policy, tags it, aliases it, stores only KMS ciphertexts", async () => {
     const { kms, store, keys } = setup();
     await keys.createPermitKey("pmt-1");
     const [key] = kms.keys();
@@ -36,8 +38,28 @@ describe("KmsKeyService", () => {
       usage: "ENCRYPT_DECRYPT",
       state: "Enabled",
       tags: { "spe:permit": "pmt-1", "spe:stage": "test" },
+      bypassedLockoutCheck: true,
     });
     expect(kms.aliases()).toEqual({ "alias/spe-test/permit/pmt-1": key?.keyId });
+    // Tags never go through CreateKey (that needs kms:TagResource in IAM on every key): tagged, then aliased.
+    expect(kms.faults.calls.map((c) => c.command)).toEqual([
+      "DescribeKey",
+      "CreateKey",
+      "TagResource",
+      "CreateAlias",
+      "GenerateDataKey",
+      "GenerateDataKey",
+    ]);
+    const create = kms.faults.calls.find((c) => c.command === "CreateKey")?.input as Record<string, unknown>;
+    expect(create).not.toHaveProperty("Tags");
+    expect(create).toMatchObject({ KeySpec: "SYMMETRIC_DEFAULT", KeyUsage: "ENCRYPT_DECRYPT" });
+    expect(kms.faults.calls.find((c) => c.command === "TagResource")?.input).toEqual({
+      KeyId: key?.arn,
+      Tags: [
+        { TagKey: "spe:permit", TagValue: "pmt-1" },
+        { TagKey: "spe:stage", TagValue: "test" },
+      ],
+    });
     const generated = kms.faults.calls.filter((c) => c.command === "GenerateDataKey").map((c) => c.input);
     expect(generated).toEqual([
       { KeyId: key?.arn, KeySpec: "AES_256", EncryptionContext: { permit: "pmt-1", purpose: "data" } },
@@ -77,6 +99,7 @@ describe("KmsKeyService", () => {
     for (const [command, skip] of [
       ["DescribeKey", 0],
       ["CreateKey", 0],
+      ["TagResource", 0],
       ["CreateAlias", 0],
       ["GenerateDataKey", 0],
       ["GenerateDataKey", 1],
@@ -94,13 +117,28 @@ describe("KmsKeyService", () => {
       });
     }
 
-    it("a CreateKey whose response is lost leaves a stray key, tagged with its permit (known limit)", async () => {
+    it("a CreateKey whose response is lost leaves a stray key, untagged but named in its description (known limit)", async () => {
       const { kms, keys } = setup();
       kms.faults.fail("CreateKey", kmsThrottling, { after: true });
       await expect(keys.createPermitKey("pmt-1")).rejects.toThrow();
       await keys.createPermitKey("pmt-1");
       const stray = enabled(kms).filter((k) => !Object.values(kms.aliases()).includes(k.keyId));
-      expect(stray).toMatchObject([{ tags: { "spe:permit": "pmt-1", "spe:stage": "test" } }]);
+      expect(stray).toMatchObject([{ description: expect.stringMatching(/^SPE test: keys of permit pmt-1 /) }]);
+      expect(stray[0]?.tags).toEqual({});
+      // Its policy is the same: no function can do more with the stray than with any permit key.
+      expect(stray[0]?.policy).toEqual(kms.keys().find((k) => k.state === "Enabled" && k !== stray[0])?.policy);
+    });
+
+    it("TagResource throttled: the untagged key is scheduled for deletion at once and never aliased", async () => {
+      const { kms, store, keys } = setup();
+      kms.faults.fail("TagResource", kmsThrottling);
+      await expect(keys.createPermitKey("pmt-1")).rejects.toMatchObject({ name: "ThrottlingException" });
+      expect(kms.keys().map((k) => [k.state, k.tags])).toEqual([["PendingDeletion", {}]]);
+      expect(kms.aliases()).toEqual({});
+      expect(kms.faults.count("CreateAlias")).toBe(0);
+      expect(store.items.size).toBe(0);
+      await keys.createPermitKey("pmt-1");
+      expect(enabled(kms)).toMatchObject([{ tags: { "spe:permit": "pmt-1", "spe:stage": "test" } }]);
     });
 
     it("CreateKey throttled: the error surfaces and no key exists", async () => {
@@ -223,6 +261,15 @@ describe("KmsKeyService", () => {
         { grantId: first, name: "ws-ws-1", grantee: role, operations: ["Decrypt", "DescribeKey", "GenerateDataKey"] },
       ]);
       await expect(keys.grantWorkspace("pmt-1", "ws-1", "arn:aws:iam::1:user/x")).rejects.toThrow(/IAM role ARN/);
+      // Only the per-permit task roles (which the key policy allows): never a function role or another stage's role.
+      const calls = kms.faults.count("CreateGrant");
+      for (const other of [
+        FAKE_KEY_ADMINS[0] as string,
+        `arn:aws:iam::${FAKE_ACCOUNT}:role/spe/prod/spe-prod-permit-x`,
+      ]) {
+        await expect(keys.grantWorkspace("pmt-1", "ws-2", other)).rejects.toThrow(/not an IAM role ARN under/);
+      }
+      expect(kms.faults.count("CreateGrant")).toBe(calls);
       await expect(keys.grantWorkspace("pmt-none", "ws-1", role)).rejects.toMatchObject({ code: "permit.key_missing" });
     });
 
@@ -288,10 +335,24 @@ describe("KmsKeyService", () => {
 
   it("validates its options", () => {
     const kms = new FakeKms();
-    const base = { kms: kms.client, store: new MemoryWrappedKeyStore(), region: FAKE_REGION, accountId: FAKE_ACCOUNT };
+    const base = {
+      kms: kms.client,
+      store: new MemoryWrappedKeyStore(),
+      region: FAKE_REGION,
+      accountId: FAKE_ACCOUNT,
+      keyAdmins: FAKE_KEY_ADMINS,
+    };
     expect(() => new KmsKeyService({ ...base, stage: "Prod!" })).toThrow(/stage/);
     expect(() => new KmsKeyService({ ...base, stage: "prod", region: "mars" })).toThrow(/region/);
     expect(() => new KmsKeyService({ ...base, stage: "prod", accountId: "123" })).toThrow(/accountId/);
     expect(() => new KmsKeyService({ ...base, stage: "prod", aliasPrefix: "alias/aws/x/" })).toThrow(/aliasPrefix/);
+    expect(() => new KmsKeyService({ ...base, stage: "prod", keyAdmins: [] })).toThrow(/at least one key admin/);
+    expect(
+      () =>
+        new KmsKeyService({ ...base, stage: "prod", keyAdmins: ["arn:aws:iam::999999999999:role/spe-prod-fn-api"] }),
+    ).toThrow(/not an IAM role ARN of account 111122223333/);
+    expect(() => new KmsKeyService({ ...base, stage: "prod", keyUsers: ["*"] })).toThrow(/key user "\*"/);
+    expect(() => new KmsKeyService({ ...base, stage: "prod", taskRolePath: "/" })).toThrow(/taskRolePath/);
+    expect(kms.faults.calls).toEqual([]);
   });
 });

@@ -5,6 +5,13 @@
  * are stored (WrappedKeyStore); every `permitKeys` call decrypts them, so the plaintext keys live in memory
  * for one operation. S3 objects of the permit are also SSE-KMS under the same key (`permitKeyAliasArn`).
  *
+ * Who may do what with a permit key is in the key's own policy (kms-key-policy.ts), given at creation: the
+ * functions' IAM policies grant nothing on keys. Tags are set after creation (TagResource, allowed by that
+ * policy), never through CreateKey's `Tags`, which would need kms:TagResource in IAM on every key of the
+ * account. The lockout safety check is bypassed on purpose: it requires the creator to be able to rewrite
+ * the policy (kms:PutKeyPolicy), which the functions must not; the account root in the policy keeps the key
+ * manageable by the account's administrators.
+ *
  * Crypto-shredding (`destroyPermitKey`): a tombstone replaces the stored blobs, the alias is deleted and
  * the key is scheduled for deletion with the shortest waiting period KMS allows (7 days). From that moment
  * the key is unusable: Decrypt and GenerateDataKey fail (KMSInvalidStateException), so nothing of the
@@ -12,7 +19,7 @@
  * operator could still cancel the deletion within the 7 days: the tombstone keeps this service refusing.)
  *
  * What is retried: the SDK retries throttling inside each call; after that an error surfaces. Nothing is
- * left half-done that a retry cannot finish: a key whose alias could not be created is scheduled for
+ * left half-done that a retry cannot finish: a key that could not be tagged or aliased is scheduled for
  * deletion at once, and destruction is idempotent, step by step (the sweeper retries it).
  */
 import {
@@ -25,9 +32,11 @@ import {
   type KeyMetadata,
   type KMSClient,
   ScheduleKeyDeletionCommand,
+  TagResourceCommand,
 } from "@aws-sdk/client-kms";
 import { ConflictError, type KeyService, type PermitKeys, UnavailableError } from "@spe/core";
 import { createGrant, revokeGrants } from "./kms-grants";
+import { permitKeyPolicy } from "./kms-key-policy";
 import { cleanup, isError } from "./sdk-errors";
 import type { WrappedKeyStore } from "./wrapped-key-store";
 
@@ -49,6 +58,12 @@ export interface KmsKeyServiceOptions {
   partition?: string;
   /** @default `alias/spe-<stage>/permit/` */
   aliasPrefix?: string;
+  /** Role ARNs of the functions that create, alias, grant and destroy permit keys (the key policy's admins). */
+  keyAdmins: readonly string[];
+  /** Role ARNs of the functions that only use permit keys (Decrypt, GenerateDataKey). @default [] */
+  keyUsers?: readonly string[];
+  /** IAM path of the per-permit task roles, the only grantees of workspace grants. @default `/spe/<stage>/` */
+  taskRolePath?: string;
   now?: () => Date;
 }
 
@@ -70,6 +85,9 @@ export class KmsKeyService implements KeyService {
   private readonly stage: string;
   private readonly arnPrefix: string;
   private readonly aliasPrefix: string;
+  /** The policy document of every new permit key (JSON), built and checked once. */
+  private readonly keyPolicy: string;
+  private readonly granteePrefix: string;
   private readonly now: () => Date;
 
   constructor(o: KmsKeyServiceOptions) {
@@ -86,6 +104,10 @@ export class KmsKeyService implements KeyService {
     if (!/^alias\/[\w/-]+\/$/.test(this.aliasPrefix) || this.aliasPrefix.startsWith("alias/aws/")) {
       throw new Error(`aliasPrefix ${this.aliasPrefix} must look like alias/<name>/ and not be an AWS alias`);
     }
+    const partition = o.partition ?? "aws";
+    const taskRolePath = o.taskRolePath ?? `/spe/${o.stage}/`;
+    this.keyPolicy = JSON.stringify(permitKeyPolicy({ ...o, partition, keyUsers: o.keyUsers ?? [], taskRolePath }));
+    this.granteePrefix = `arn:${partition}:iam::${o.accountId}:role${taskRolePath}`;
     this.now = o.now ?? (() => new Date());
   }
 
@@ -126,19 +148,21 @@ export class KmsKeyService implements KeyService {
         KeySpec: "SYMMETRIC_DEFAULT",
         KeyUsage: "ENCRYPT_DECRYPT",
         Description: `SPE ${this.stage}: keys of permit ${permitId} (destroyed when the permit's data is shredded)`,
-        Tags: [
-          { TagKey: "spe:permit", TagValue: permitId },
-          { TagKey: "spe:stage", TagValue: this.stage },
-        ],
+        Policy: this.keyPolicy,
+        BypassPolicyLockoutSafetyCheck: true,
       }),
     );
     const arn = created?.Arn;
     if (!arn) throw new Error("KMS created a key without an ARN");
     try {
+      // Tagged before it is aliased: every key reachable by its alias carries its tags.
+      const tags = { "spe:permit": permitId, "spe:stage": this.stage };
+      const Tags = Object.entries(tags).map(([TagKey, TagValue]) => ({ TagKey, TagValue }));
+      await this.kms.send(new TagResourceCommand({ KeyId: arn, Tags }));
       await this.kms.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: arn }));
       return arn;
     } catch (err) {
-      // Lost the race, or the alias failed: a key without its alias would never be found again.
+      // Lost the race, or tagging or the alias failed: a key without its alias would never be found again.
       await this.scheduleDeletion(arn).catch(() => {});
       if (!isError(err, "AlreadyExistsException")) throw err;
       const winner = await this.describeAlias(alias);
@@ -260,9 +284,13 @@ export class KmsKeyService implements KeyService {
    * Lets a workspace's task role use the permit key (Decrypt, GenerateDataKey, DescribeKey: read and
    * write SSE-KMS objects of the permit). Idempotent. See kms-grants.ts.
    * @returns the grant id.
-   * @throws DomainError `permit.key_destroyed` or `permit.key_missing`.
+   * @throws DomainError `permit.key_destroyed` or `permit.key_missing`; Error for a grantee that is not a task role.
    */
   async grantWorkspace(permitId: string, workspaceId: string, granteeRoleArn: string): Promise<string> {
+    if (!granteeRoleArn.startsWith(this.granteePrefix)) {
+      // The key policy would refuse it (AccessDenied): say why instead.
+      throw new Error(`grantee ${JSON.stringify(granteeRoleArn)} is not an IAM role ARN under ${this.granteePrefix}`);
+    }
     const keyArn = await this.keyArnOf(permitId);
     try {
       return await createGrant(this.kms, keyArn, this.grantName(workspaceId), granteeRoleArn);

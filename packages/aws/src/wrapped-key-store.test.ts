@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { describeKeyServiceContract } from "../../../test/contracts/key-service-contract";
 import { KmsKeyService } from "./kms-key-service";
 import { TABLE_KEY } from "./table-schema";
-import { FAKE_ACCOUNT, FAKE_REGION, FakeKms } from "./testing/fake-kms";
+import { FAKE_ACCOUNT, FAKE_KEY_ADMINS, FAKE_REGION, FakeKms } from "./testing/fake-kms";
 import { DynamoWrappedKeyStore } from "./wrapped-key-store";
 
 // dynalite ships no types: it is a function returning an http.Server that speaks the DynamoDB API.
@@ -54,7 +54,14 @@ describeKeyServiceContract("KmsKeyService (in-memory KMS, DynamoDB store on dyna
   const kms = new FakeKms();
   const store = new DynamoWrappedKeyStore({ client, tableName: await table() });
   return {
-    keys: new KmsKeyService({ kms: kms.client, store, stage: "test", region: FAKE_REGION, accountId: FAKE_ACCOUNT }),
+    keys: new KmsKeyService({
+      kms: kms.client,
+      store,
+      stage: "test",
+      region: FAKE_REGION,
+      accountId: FAKE_ACCOUNT,
+      keyAdmins: FAKE_KEY_ADMINS,
+    }),
   };
 });
 

@@ -66,6 +66,10 @@ function environment(tableName: string, auditKeyArn: string): Record<string, str
     SPE_SCHEDULER_ROLE_ARN: `arn:aws:iam::${ACCOUNT}:role/spe-test-scheduler`,
     SPE_EXPIRE_FUNCTION_ARN: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:spe-test-expire`,
     SPE_PROVISION_FUNCTION_NAME: PROVISION_FUNCTION,
+    SPE_PERMIT_KEY_PRINCIPALS: JSON.stringify({
+      admins: ["api", "provision", "expire", "sweep"].map((k) => `arn:aws:iam::${ACCOUNT}:role/spe-test-fn-${k}`),
+      users: [`arn:aws:iam::${ACCOUNT}:role/spe-test-fn-task-events`],
+    }),
     SPE_JWT_ISSUER: `https://cognito-idp.${REGION}.amazonaws.com/${REGION}_test`,
     SPE_JWT_JWKS_URL: `https://cognito-idp.${REGION}.amazonaws.com/${REGION}_test/.well-known/jwks.json`,
   };

@@ -26,11 +26,13 @@ import {
   KMSInvalidStateException,
   KMSServiceException,
   ListGrantsCommand,
+  MalformedPolicyDocumentException,
   NotFoundException,
   RetireGrantCommand,
   RevokeGrantCommand,
   ScheduleKeyDeletionCommand,
   SignCommand,
+  TagResourceCommand,
   VerifyCommand,
 } from "@aws-sdk/client-kms";
 import { mockClient } from "aws-sdk-client-mock";
@@ -41,6 +43,9 @@ import { Faults } from "./faults";
 export const FAKE_REGION = "eu-central-1";
 export const FAKE_ACCOUNT = "111122223333";
 const ARN = `arn:aws:kms:${FAKE_REGION}:${FAKE_ACCOUNT}`;
+/** Function roles to name in permit key policies (KmsKeyService's `keyAdmins` and `keyUsers`) in tests. */
+export const FAKE_KEY_ADMINS = ["api", "provision"].map((k) => `arn:aws:iam::${FAKE_ACCOUNT}:role/spe-test-fn-${k}`);
+export const FAKE_KEY_USERS = [`arn:aws:iam::${FAKE_ACCOUNT}:role/spe-test-fn-task-events`];
 
 export type KeyState = "Enabled" | "Disabled" | "PendingDeletion";
 
@@ -52,6 +57,10 @@ export interface FakeKey {
   state: KeyState;
   description: string;
   tags: Record<string, string>;
+  /** The key policy given to CreateKey (parsed), or null for KMS's default policy. */
+  policy: { Statement: { Sid?: string; Principal?: unknown }[] } | null;
+  /** Whether CreateKey bypassed the policy lockout safety check. */
+  bypassedLockoutCheck: boolean;
   material: Buffer;
   pair?: { privateKey: KeyObject; publicKey: KeyObject };
   grants: { grantId: string; name?: string; grantee: string; operations: string[] }[];
@@ -87,6 +96,7 @@ export class FakeKms implements KmsView {
     };
     m.on(CreateKeyCommand).callsFake(on("CreateKey", (i) => this.createKey(i)));
     m.on(DescribeKeyCommand).callsFake(on("DescribeKey", (i) => ({ KeyMetadata: this.metadata(this.key(i.KeyId)) })));
+    m.on(TagResourceCommand).callsFake(on("TagResource", (i) => this.tagResource(i)));
     m.on(CreateAliasCommand).callsFake(on("CreateAlias", (i) => this.createAlias(i.AliasName, i.TargetKeyId)));
     m.on(DeleteAliasCommand).callsFake(on("DeleteAlias", (i) => this.deleteAlias(i.AliasName)));
     m.on(GenerateDataKeyCommand).callsFake(on("GenerateDataKey", (i) => this.generateDataKey(i)));
@@ -202,7 +212,27 @@ export class FakeKms implements KmsView {
     };
   }
 
+  /** KMS refuses a policy that is not JSON, has no statement, or a statement without a principal. */
+  private parsePolicy(policy: string | undefined): FakeKey["policy"] {
+    if (policy === undefined) return null;
+    const malformed = (why: string) => new MalformedPolicyDocumentException({ message: why, ...meta });
+    if (policy.length > 32_768) throw malformed("The key policy is larger than 32 KB");
+    let doc: unknown;
+    try {
+      doc = JSON.parse(policy);
+    } catch {
+      throw malformed("The key policy is not valid JSON");
+    }
+    const statements = (doc as { Statement?: unknown })?.Statement;
+    if (!Array.isArray(statements) || statements.length === 0) throw malformed("The key policy has no statement");
+    if (statements.some((st) => !st || typeof st !== "object" || !("Principal" in st))) {
+      throw malformed("Every key policy statement needs a principal");
+    }
+    return doc as FakeKey["policy"];
+  }
+
   private createKey(i: CreateKeyCommand["input"]) {
+    const policy = this.parsePolicy(i.Policy);
     const keyId = randomUUID();
     const spec = i.KeySpec ?? "SYMMETRIC_DEFAULT";
     const usage = i.KeyUsage ?? "ENCRYPT_DECRYPT";
@@ -215,6 +245,8 @@ export class FakeKms implements KmsView {
       state: "Enabled",
       description: i.Description ?? "",
       tags: Object.fromEntries((i.Tags ?? []).map((t) => [t.TagKey ?? "", t.TagValue ?? ""])),
+      policy,
+      bypassedLockoutCheck: i.BypassPolicyLockoutSafetyCheck === true,
       material: randomBytes(32),
       ...(spec === "ECC_NIST_P256" ? { pair: generateKeyPairSync("ec", { namedCurve: "P-256" }) } : {}),
       grants: [],
@@ -233,6 +265,17 @@ export class FakeKms implements KmsView {
     if (k.state === "PendingDeletion")
       throw new KMSInvalidStateException({ message: `${k.arn} is pending deletion.`, ...meta });
     this.aliasMap.set(name, k.keyId);
+    return {};
+  }
+
+  private tagResource(i: TagResourceCommand["input"]) {
+    const k = this.byIdOrArn(i.KeyId);
+    if (k.state === "PendingDeletion")
+      throw new KMSInvalidStateException({ message: `${k.arn} is pending deletion.`, ...meta });
+    for (const t of i.Tags ?? []) {
+      if (!t.TagKey || t.TagKey.startsWith("aws:") || t.TagValue === undefined) throw validation("Invalid tag");
+      k.tags[t.TagKey] = t.TagValue;
+    }
     return {};
   }
 
