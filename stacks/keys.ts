@@ -60,8 +60,9 @@ export function Keys({ stack }: StackContext) {
     removalPolicy: RemovalPolicy.RETAIN,
   });
 
-  // The functions may tag keys `spe:stage` (that is how they create per-permit keys, and KMS authorizes it on every
-  // key of the account): these two keys refuse such tags, so no function can pull them into its permit-key scope.
+  // Per-permit keys carry the tags spe:stage and spe:permit (set through each key's own policy, never IAM), and the
+  // task-role boundary admits keys by spe:stage: these two keys refuse such tags from anyone, so neither can ever
+  // be mistaken for a permit key.
   for (const key of [platformKey, auditKey]) {
     key.addToResourcePolicy(
       new iam.PolicyStatement({
