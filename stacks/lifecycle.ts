@@ -91,10 +91,10 @@ export function Lifecycle({ stack }: StackContext) {
     grantStore(fn, table, platformKey);
     grantObjects(fn, "PermitData", permitData);
   }
-  for (const fn of [provision, expire, sweep]) {
-    grantPermitKeys(fn, stack, "manage");
-    grantRuntime(fn, stack, runtime, "operate");
-  }
+  for (const fn of [provision, expire, sweep]) grantPermitKeys(fn, stack, "manage");
+  // Only provisioning starts workspaces, so only it may create a permit's task role.
+  grantRuntime(provision, stack, runtime, "start");
+  for (const fn of [expire, sweep]) grantRuntime(fn, stack, runtime, "operate");
   grantSources(provision, stack, datasetBuckets);
   for (const fn of [expire, sweep]) grantScheduler(fn, stack, scheduleGroupName, schedulerRole);
   grantPermitKeys(taskEvents, stack, "use");

@@ -31,7 +31,17 @@ export interface RuntimeResources {
  * and stops tasks, manages the per-permit task roles (only with the boundary, only under `/spe/<stage>/`),
  * passes them and the execution role to ECS tasks, and writes and wipes workspace areas.
  */
-export function grantRuntime(fn: lambda.IFunction, stack: Stack, r: RuntimeResources, mode: "read" | "operate"): void {
+/**
+ * The runtime's permissions: `read` (task-events: task state, areas), `operate` (run and stop jobs, wipe areas,
+ * delete a shredded permit's task role: api, expire, sweep) or `start` (operate, plus creating a permit's task
+ * role: provision only, the one function that starts workspaces).
+ */
+export function grantRuntime(
+  fn: lambda.IFunction,
+  stack: Stack,
+  r: RuntimeResources,
+  mode: "read" | "operate" | "start",
+): void {
   const ecsArn = `arn:${stack.partition}:ecs:${stack.region}:${stack.account}`;
   const tasks = `${ecsArn}:task/${r.cluster.clusterName}/*`;
   const inCluster = { ArnEquals: { "ecs:cluster": r.cluster.clusterArn } };
@@ -89,20 +99,30 @@ export function grantRuntime(fn: lambda.IFunction, stack: Stack, r: RuntimeResou
     }),
   );
   const taskRoles = taskRoleArnPattern(stack);
+  const bounded = { StringEquals: { "iam:PermissionsBoundary": r.taskRoleBoundary.managedPolicyArn } };
+  // iam:PermissionsBoundary is in the request context of CreateRole, PutRolePolicy and DeleteRolePolicy only:
+  // GetRole, TagRole and DeleteRole are limited by the resource (roles under /spe/<stage>/) alone.
+  if (mode === "start") {
+    fn.addToRolePolicy(
+      statement({
+        sid: "TaskRolesCreate",
+        actions: ["iam:CreateRole", "iam:PutRolePolicy"],
+        resources: [taskRoles],
+        conditions: bounded,
+      }),
+    );
+    fn.addToRolePolicy(statement({ sid: "TaskRolesTag", actions: ["iam:TagRole"], resources: [taskRoles] }));
+  }
   fn.addToRolePolicy(
     statement({
-      sid: "TaskRolesBounded",
-      actions: ["iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy"],
+      sid: "TaskRolesCleanup",
+      actions: ["iam:DeleteRolePolicy"],
       resources: [taskRoles],
-      conditions: { StringEquals: { "iam:PermissionsBoundary": r.taskRoleBoundary.managedPolicyArn } },
+      conditions: bounded,
     }),
   );
   fn.addToRolePolicy(
-    statement({
-      sid: "TaskRolesLifecycle",
-      actions: ["iam:GetRole", "iam:TagRole", "iam:DeleteRole"],
-      resources: [taskRoles],
-    }),
+    statement({ sid: "TaskRolesRead", actions: ["iam:GetRole", "iam:DeleteRole"], resources: [taskRoles] }),
   );
   fn.addToRolePolicy(
     statement({

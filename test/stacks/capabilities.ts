@@ -45,8 +45,8 @@ const RUNTIME_OPERATE = [
   "RuntimeRunTask",
   "RuntimeStopTask",
   "RuntimeTagNewTasks",
-  "TaskRolesBounded",
-  "TaskRolesLifecycle",
+  "TaskRolesCleanup",
+  "TaskRolesRead",
   "TaskRolesPass",
   "RuntimeAreasObjects",
   "RuntimeAreasListing",
@@ -68,7 +68,15 @@ export const CAPABILITIES: Record<FunctionKey, string[]> = {
     // The web console's session-cookie key, wrapped by the platform key (packages/aws/src/console-key.ts).
     "ConsoleSessionKey",
   ],
-  provision: [...STORE, ...PERMIT_DATA, ...KEYS_MANAGE, ...RUNTIME_OPERATE, ...SOURCES],
+  provision: [
+    ...STORE,
+    ...PERMIT_DATA,
+    ...KEYS_MANAGE,
+    ...RUNTIME_OPERATE,
+    "TaskRolesCreate",
+    "TaskRolesTag",
+    ...SOURCES,
+  ],
   expire: [...STORE, ...PERMIT_DATA, ...KEYS_MANAGE, ...RUNTIME_OPERATE, ...SCHEDULER],
   sweep: [...STORE, ...PERMIT_DATA, ...KEYS_MANAGE, ...RUNTIME_OPERATE, ...SCHEDULER],
   // Uses permit keys through their key policy only (KeyUsersUse): nothing in IAM.

@@ -117,7 +117,10 @@ describe("least privilege on the sensitive actions", () => {
   });
 
   it("lets a function create a role only with the workspace boundary, under /spe/<stage>/, passed only to ECS", () => {
-    expect(holders("iam:CreateRole")).toEqual(["api", "expire", "provision", "sweep"]);
+    // Only provisioning starts workspaces: only it creates task roles; the others may delete a shredded permit's.
+    expect(holders("iam:CreateRole")).toEqual(["provision"]);
+    expect(holders("iam:PutRolePolicy")).toEqual(["provision"]);
+    expect(holders("iam:DeleteRole")).toEqual(["api", "expire", "provision", "sweep"]);
     for (const key of ["api", "provision", "expire", "sweep"] as const) {
       const { statements } = fn(key);
       for (const s of statements.filter((x) => [x.Action].flat().some((a: string) => a.startsWith("iam:")))) {
@@ -127,11 +130,12 @@ describe("least privilege on the sensitive actions", () => {
           );
         }
       }
-      const bounded = statements.find((s) => s.Sid === "TaskRolesBounded");
-      expect(bounded.Action).toEqual(["iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy"]);
-      expect(render(bounded.Condition.StringEquals["iam:PermissionsBoundary"])).toMatch(
-        /^<import:test-spe-controller-Workspaces:ExportsOutputRefTaskRoleBoundary.*>$/,
-      );
+      for (const sid of key === "provision" ? ["TaskRolesCreate", "TaskRolesCleanup"] : ["TaskRolesCleanup"]) {
+        const bounded = statements.find((s) => s.Sid === sid);
+        expect(render(bounded.Condition.StringEquals["iam:PermissionsBoundary"]), sid).toMatch(
+          /^<import:test-spe-controller-Workspaces:ExportsOutputRefTaskRoleBoundary.*>$/,
+        );
+      }
       const pass = statements.find((s) => s.Sid === "TaskRolesPass");
       expect(pass.Condition).toEqual({ StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } });
       expect(pass.Resource.map(render)).toEqual([
