@@ -6,13 +6,11 @@
  * token, and nothing that outlives its one use.
  */
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { CliError } from "../errors";
 import { ApiClient } from "../http";
 import { action, type CliContext, type GlobalOptions } from "../session";
-import { parseRoles } from "./token";
+import { mintLocalToken } from "./token";
 
 interface ConsoleOptions {
   user?: string;
@@ -81,26 +79,7 @@ function openBrowser(url: string): Promise<boolean> {
   });
 }
 
-async function mintToken(ctx: CliContext, opts: ConsoleOptions): Promise<string> {
-  const user = (opts.user ?? "").trim();
-  if (!user || /[\s\u0000-\u001f]/.test(user)) {
-    throw new CliError(`invalid user ${JSON.stringify(opts.user)}: no spaces or control characters`);
-  }
-  if (!opts.roles) throw new CliError("--user needs --roles, e.g. --roles reviewer");
-  const roles = parseRoles(opts.roles);
-  const { issueToken, loadOrCreateKey, parseTtl } = await import("@spe/local");
-  let ttl: number;
-  try {
-    ttl = parseTtl(opts.ttl);
-  } catch (err) {
-    throw new CliError(err instanceof Error ? err.message : String(err));
-  }
-  const keys = join(opts.dataDir ? resolve(opts.dataDir) : ctx.settings.dataDir, "keys");
-  if (!existsSync(join(keys, "jwt-issuer.pem"))) {
-    throw new CliError(`no issuer key in ${keys}: start the server first, or pass --data-dir (or SPE_DATA_DIR)`);
-  }
-  return issueToken(loadOrCreateKey(keys, "jwt-issuer"), user, roles, ttl);
-}
+const mintToken = async (ctx: CliContext, opts: ConsoleOptions) => (await mintLocalToken(ctx, opts)).token;
 
 export function registerConsole(program: Command, ctx: CliContext): void {
   program

@@ -35,6 +35,36 @@ export function parseRoles(value: string): Role[] {
   return roles as Role[];
 }
 
+/** A token from the local node's issuer key, with its subject, roles and expiry. @throws CliError on bad input. */
+export async function mintLocalToken(
+  ctx: CliContext,
+  opts: { user?: string; roles?: string; ttl: string; dataDir?: string },
+): Promise<{ token: string; sub: string; roles: Role[]; expiresAt: string }> {
+  const user = (opts.user ?? "").trim();
+  if (!user || /[\s\u0000-\u001f]/.test(user)) {
+    throw new CliError(`invalid user ${JSON.stringify(opts.user)}: no spaces or control characters`);
+  }
+  if (!opts.roles) throw new CliError("--user needs --roles, e.g. --roles reviewer");
+  const roles = parseRoles(opts.roles);
+  // Loaded on demand: the server adapters (SQLite, crypto) are not needed by the other commands.
+  const { issueToken, loadOrCreateKey, parseTtl } = await import("@spe/local");
+  let ttl: number;
+  try {
+    ttl = parseTtl(opts.ttl);
+  } catch (err) {
+    throw new CliError(err instanceof Error ? err.message : String(err));
+  }
+  const dataDir = opts.dataDir ? resolve(opts.dataDir) : ctx.settings.dataDir;
+  const keys = join(dataDir, "keys");
+  if (!existsSync(join(keys, "jwt-issuer.pem"))) {
+    throw new CliError(`no issuer key in ${dataDir}: start the server first (\`npm start\`), which creates it`, 2, [
+      "or pass --data-dir (or set SPE_DATA_DIR) to the data directory of the running server",
+    ]);
+  }
+  const token = await issueToken(loadOrCreateKey(keys, "jwt-issuer"), user, roles, ttl);
+  return { token, sub: user, roles, expiresAt: new Date(Date.now() + ttl * 1000).toISOString() };
+}
+
 export function registerToken(program: Command, ctx: CliContext): void {
   program
     .command("token")
@@ -46,31 +76,7 @@ export function registerToken(program: Command, ctx: CliContext): void {
     .addHelpText("after", "\nExample:\n  export SPE_TOKEN=$(npx spe token --user alice --roles researcher --ttl 8h)")
     .action(
       action(ctx, async (s, opts: TokenOptions) => {
-        const user = opts.user.trim();
-        if (!user || /[\s\u0000-\u001f]/.test(user)) {
-          throw new CliError(`invalid user ${JSON.stringify(opts.user)}: no spaces or control characters`);
-        }
-        const roles = parseRoles(opts.roles);
-        // Loaded on demand: the server adapters (SQLite, crypto) are not needed by the other commands.
-        const { issueToken, loadOrCreateKey, parseTtl } = await import("@spe/local");
-        let ttl: number;
-        try {
-          ttl = parseTtl(opts.ttl);
-        } catch (err) {
-          throw new CliError(err instanceof Error ? err.message : String(err));
-        }
-        const dataDir = opts.dataDir ? resolve(opts.dataDir) : ctx.settings.dataDir;
-        const keys = join(dataDir, "keys");
-        if (!existsSync(join(keys, "jwt-issuer.pem"))) {
-          throw new CliError(
-            `no issuer key in ${dataDir}: start the server first (\`npm start\`), which creates it`,
-            2,
-            ["or pass --data-dir (or set SPE_DATA_DIR) to the data directory of the running server"],
-          );
-        }
-        const token = await issueToken(loadOrCreateKey(keys, "jwt-issuer"), user, roles, ttl);
-        const expiresAt = new Date(Date.now() + ttl * 1000).toISOString();
-        s.out.result({ token, sub: user, roles, expiresAt }, (t) => t.token);
+        s.out.result(await mintLocalToken(ctx, opts), (t) => t.token);
       }),
     );
 }
