@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { FUNCTION_BUNDLING } from "../functions/lib/bundling";
-import { AwsEnv, ConsoleEnv } from "../packages/aws/src/config";
+import { readAwsConfig, readConsoleConfig } from "../packages/aws/src/config";
 import { emit, median, progress, round } from "./util";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -78,8 +78,9 @@ function importMs(file: string): number {
 }
 
 export async function runFunctions(): Promise<void> {
-  const missing = [...Object.keys(AwsEnv.shape), ...Object.keys(ConsoleEnv.shape)].filter((k) => !(k in FAKE_ENV));
-  if (missing.length > 0) throw new Error(`bench/functions.ts FAKE_ENV lacks ${missing.join(", ")}`);
+  // The functions read these at cold start: a FAKE_ENV the schemas refuse would measure a crash, not an import.
+  readAwsConfig(FAKE_ENV);
+  readConsoleConfig(FAKE_ENV);
   const out = mkdtempSync(join(tmpdir(), "spe-bench-fn-"));
   try {
     const baselineSrc = join(out, "baseline.ts");
