@@ -5,10 +5,11 @@
  * client, i.e. the smallest useful AWS Lambda. Targets (issue 5): < 1 MB and < 300 ms per function.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
 import { FUNCTION_BUNDLING } from "../functions/lib/bundling";
 import { readAwsConfig, readConsoleConfig } from "../packages/aws/src/config";
@@ -114,6 +115,8 @@ export async function runFunctions(): Promise<void> {
         figure: "bundle",
         function: name,
         bundle_kib: round(bytes / 1024, 1),
+        // What the deployment package carries (Lambda zips it): for context, the target is on the bundle itself.
+        gzip_kib: round(gzipSync(readFileSync(file)).length / 1024, 1),
         cold_import_ms: round(ms, 1),
         baseline_bundle_kib: round(baselineBytes / 1024, 1),
         baseline_import_ms: round(baselineMs, 1),

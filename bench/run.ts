@@ -53,7 +53,7 @@ function summaryLine(f: Figure): string {
   }
   if (f.bench === "staging") return stagingLine(f, met);
   if (f.bench === "functions") {
-    return `function ${f.function}: ${f.bundle_kib} KiB, cold import ${f.cold_import_ms} ms (baseline DynamoDB-only handler ${f.baseline_bundle_kib} KiB, ${f.baseline_import_ms} ms, x${f.ratio_vs_baseline}) -- ${f.target}: ${met}`;
+    return `function ${f.function}: ${f.bundle_kib} KiB (${f.gzip_kib} KiB gzipped), cold import ${f.cold_import_ms} ms (baseline DynamoDB-only handler ${f.baseline_bundle_kib} KiB, ${f.baseline_import_ms} ms, x${f.ratio_vs_baseline}) -- ${f.target}: ${met}`;
   }
   if (f.bench === "egress") return egressLine(f, met);
   if (f.figure === "verify") {
