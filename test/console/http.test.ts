@@ -148,6 +148,28 @@ describe("sessions and CSRF", () => {
     expect(cookieOf(ok, "spe_console")).toMatch(/^spe_console=;.*Max-Age=0/);
   });
 
+  it("revokes the session at sign-out: a copy of the cookie is refused afterwards (the revocation is in the store)", async () => {
+    const { cookie, csrf } = await session();
+    expect((await n.app.request(`${HTTP}/console`, { headers: { cookie } })).status).toBe(200);
+    const out = await n.app.request(`${HTTP}/console/sign-out`, {
+      method: "POST",
+      headers: { cookie, origin: HTTP, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ _csrf: csrf }),
+    });
+    expect(out.status).toBe(200);
+    // The browser forgot the cookie; someone who copied it before gets nothing from it now.
+    expect((await n.app.request(`${HTTP}/console`, { headers: { cookie } })).status).toBe(303);
+    const post = await n.app.request(`${HTTP}/console/sign-out`, {
+      method: "POST",
+      headers: { cookie, origin: HTTP, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ _csrf: csrf }),
+    });
+    expect(post.status).toBe(401);
+    const value = decodeURIComponent(cookie.split("=").slice(1).join("=")).split(".")[0] as string;
+    const { sid } = JSON.parse(Buffer.from(value, "base64url").toString()) as { sid: string };
+    expect((await n.deps.store.get("console_revoked", sid))?.item).toMatchObject({ id: sid, sub: "rui" });
+  });
+
   it("accepts a session on another instance with the same key, and not with another key (several Lambdas)", async () => {
     const key = randomBytes(32);
     const one = createApp({ ...n.deps, console: { sessionKey: key } });

@@ -143,6 +143,12 @@ export const BUILDERS: { [K in EntityKind]: (id: string) => EntityMap[K] } = {
   egress: (id) => egress(id),
   download: (id) => download(id),
   review_draft: (id) => reviewDraft(id),
+  console_revoked: (id) => ({
+    id,
+    sub: "rui",
+    revokedAt: "2026-03-01T09:00:00.000Z",
+    expiresAt: "2026-03-01T17:00:00.000Z",
+  }),
 };
 export const KINDS = Object.keys(BUILDERS) as EntityKind[];
 

@@ -27,6 +27,7 @@ const KINDS: Record<EntityKind, true> = {
   egress: true,
   download: true,
   review_draft: true,
+  console_revoked: true,
 };
 export const ENTITY_KINDS = Object.keys(KINDS) as EntityKind[];
 export const isEntityKind = (k: unknown): k is EntityKind => typeof k === "string" && Object.hasOwn(KINDS, k);

@@ -22,8 +22,19 @@ export interface EntityMap {
   download: DownloadGrant;
   /** A reviewer's unsubmitted per-file marks, decision and comment: id `<egressId>:<reviewer>`. */
   review_draft: ReviewDraft;
+  console_revoked: RevokedConsoleSession;
 }
 export type EntityKind = keyof EntityMap;
+
+/** A console session ended by sign-out: its cookie is refused from then on, even if copied before. */
+export interface RevokedConsoleSession {
+  /** The session id (random, from the signed cookie). */
+  id: string;
+  sub: string;
+  revokedAt: string;
+  /** When the cookie would have expired anyway (after that the record is of no use). */
+  expiresAt: string;
+}
 
 export interface Versioned<T> {
   item: T;

@@ -75,7 +75,14 @@ export function consoleApp(deps: ApiDeps): HonoT<ConsoleEnv> {
   signInRoutes(ui, deps, o, new SignInLinks());
   oidcRoutes(ui, deps, o);
 
-  ui.use("*", requireSession(o, page(401, "Sign in first", "your session has ended: sign in again, then repeat this")));
+  ui.use(
+    "*",
+    requireSession(
+      o,
+      deps.store,
+      page(401, "Sign in first", "your session has ended: sign in again, then repeat this"),
+    ),
+  );
   ui.use(
     "*",
     requireCsrf(

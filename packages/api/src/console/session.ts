@@ -3,10 +3,11 @@
  * verified actor and an expiry are kept in a cookie signed with the console's key (HMAC-SHA-256, hono's
  * signed cookies): HttpOnly (no script reads it), SameSite=Strict (no other site's page sends it), Secure
  * when the request came over TLS, path /console, expiring no later than the token it came from. The
- * cookie holds no token: stealing it gives the console, not the API.
+ * cookie holds no token: stealing it gives the console, not the API. Signing out records the session as
+ * revoked in the store, so a copy of the cookie stops working at once, on every instance.
  */
 import { randomBytes } from "node:crypto";
-import { type Actor, ROLES, type Role } from "@spe/core";
+import { type Actor, ConcurrentUpdateError, ROLES, type Role, type Store } from "@spe/core";
 import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getSignedCookie, setSignedCookie } from "hono/cookie";
 import { z } from "zod";
@@ -78,7 +79,24 @@ export async function readSession(c: Context, o: ResolvedConsoleOptions): Promis
   return s.data;
 }
 
-export function endSession(c: Context, o: ResolvedConsoleOptions): void {
+/** Revokes the session (every copy of its cookie is refused from now on) and clears this browser's cookie. */
+export async function endSession(
+  c: Context,
+  o: ResolvedConsoleOptions,
+  store: Pick<Store, "commit">,
+  s: Session,
+): Promise<void> {
+  const item = {
+    id: s.sid,
+    sub: s.sub,
+    revokedAt: new Date(o.now()).toISOString(),
+    expiresAt: new Date(s.exp * 1000).toISOString(),
+  };
+  try {
+    await store.commit({ writes: [{ kind: "console_revoked", item, expectedVersion: null }], audit: [] });
+  } catch (err) {
+    if (!(err instanceof ConcurrentUpdateError)) throw err; // revoked already: signing out twice is fine
+  }
   deleteCookie(c, SESSION_COOKIE, { path: "/console", secure: overTls(c, o), httpOnly: true, sameSite: "Strict" });
 }
 
@@ -86,9 +104,15 @@ export function endSession(c: Context, o: ResolvedConsoleOptions): void {
  * Requires a session: sets `actor` and `session`, or sends a page to sign in (a GET is redirected to the
  * sign-in page; anything else gets 401, since its form would be lost by a redirect anyway).
  */
-export const requireSession = (o: ResolvedConsoleOptions, onMissing: (c: Context) => Response | Promise<Response>) =>
+export const requireSession = (
+  o: ResolvedConsoleOptions,
+  store: Pick<Store, "get">,
+  onMissing: (c: Context) => Response | Promise<Response>,
+) =>
   async function requireSession(c, next) {
-    const s = await readSession(c, o);
+    const read = await readSession(c, o);
+    // A signed-out session's cookie (a copy, say) is refused like a missing one.
+    const s = read && !(await store.get("console_revoked", read.sid)) ? read : null;
     if (!s) {
       if (c.req.method === "GET" || c.req.method === "HEAD") return c.redirect("/console/sign-in", 303);
       return onMissing(c);

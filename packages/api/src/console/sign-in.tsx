@@ -239,7 +239,7 @@ function linkRoutes(app: App, deps: ApiDeps, o: ResolvedConsoleOptions, links: S
 export function signOutRoute(app: App, deps: ApiDeps, o: ResolvedConsoleOptions): void {
   app.post("/sign-out", async (c) => {
     const sub = c.get("actor").sub;
-    endSession(c, o);
+    await endSession(c, o, deps.store, c.get("session"));
     await auditSignIn(deps, c, sub, "console.signed_out", "allowed", {});
     return send(
       c,
