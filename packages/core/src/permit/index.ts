@@ -268,6 +268,7 @@ async function destroyKey(deps: D, actorSub: string, id: string, why: "revoked" 
   const destroyed = await deps.keys.destroyPermitKey(id);
   const objects = await deps.objects.deletePrefix(permitPrefix(id));
   await deps.runtime.releasePermit?.(id);
+  const jobCommandsScrubbed = await scrubJobCommands(deps, id);
   return retryOnConflict(async () => {
     const v = await deps.store.get("permit", id);
     if (!v || v.item.keyDestroyedAt) return false;
@@ -282,12 +283,36 @@ async function destroyKey(deps: D, actorSub: string, id: string, why: "revoked" 
           action: "permit.key_destroyed",
           target: target(id),
           outcome: "allowed",
-          details: { permitId: id, reason: why, keyExisted: destroyed, objectsDeleted: objects },
+          details: { permitId: id, reason: why, keyExisted: destroyed, objectsDeleted: objects, jobCommandsScrubbed },
         },
       ],
     });
     return true;
   });
+}
+
+/** What a job's command becomes once its permit's data is destroyed. */
+export const SHREDDED_COMMAND = "[removed with the permit's data]";
+
+/**
+ * A job's command may name data values (`--subject P-000123`) and is kept in the clear in the store: once the
+ * permit's keys are gone, every command of its jobs is replaced, in transactions of at most 50 jobs.
+ * @returns how many were replaced (0 on a retry that finds them done).
+ */
+async function scrubJobCommands(deps: D, permitId: string): Promise<number> {
+  const jobs = await listAll((page) => deps.store.list("job", { permitId }, page));
+  const left = jobs.filter((j) => !(j.item.command.length === 1 && j.item.command[0] === SHREDDED_COMMAND));
+  for (let i = 0; i < left.length; i += 50) {
+    await deps.store.commit({
+      writes: left.slice(i, i + 50).map((j) => ({
+        kind: "job" as const,
+        item: { ...j.item, command: [SHREDDED_COMMAND] },
+        expectedVersion: j.version,
+      })),
+      audit: [],
+    });
+  }
+  return left.length;
 }
 
 /**
