@@ -5,13 +5,13 @@
  * those invokes before returning (a frozen Lambda would otherwise drop them).
  */
 import { createApp, jwtVerifier } from "@spe/api";
-import { readAwsConfig, readConsoleConfig } from "@spe/aws";
+import { readConsoleConfig } from "@spe/aws";
 import { consoleSessionKey } from "@spe/aws/console-key";
 import { handle } from "hono/aws-lambda";
-import { aws, log } from "./lib/aws";
+import { aws, config as configOf, log } from "./lib/aws";
 
-const config = readAwsConfig();
-const web = readConsoleConfig();
+const config = configOf();
+const web = readConsoleConfig(process.env);
 const a = aws();
 const app = createApp({
   ...a.deps,

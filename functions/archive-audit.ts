@@ -3,11 +3,10 @@
  * written in core's archive format, verifiable from the archive alone (`spe audit verify --archive`).
  * A failure throws, so the event source retries the batch (bisecting it on repeated failure).
  */
-import { readAwsConfig } from "@spe/aws";
 import { archiveBatch, archiveClient, type StreamRecord } from "@spe/aws/audit-archiver";
-import { log } from "./lib/aws";
+import { config as configOf, log } from "./lib/aws";
 
-const config = readAwsConfig();
+const config = configOf();
 const s3 = archiveClient();
 
 /** The event source reports partial failures: an empty list is success, a throw retries (and bisects) the batch. */

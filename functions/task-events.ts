@@ -4,13 +4,12 @@
  * starts the next queued job, then deletes the plaintext log stream. Events that are not a job of ours are
  * ignored.
  */
-import { readAwsConfig } from "@spe/aws";
 import { logsClient } from "@spe/aws/logs-client";
 import { deleteJobLogStream, jobEndFromTaskEvent } from "@spe/aws/task-events";
 import { Job } from "@spe/core";
-import { aws, log } from "./lib/aws";
+import { aws, config as configOf, log } from "./lib/aws";
 
-const config = readAwsConfig();
+const config = configOf();
 const logs = logsClient();
 
 export async function handler(event: unknown): Promise<{ jobId: string | null }> {

@@ -99,12 +99,12 @@ export type ConsoleConfig = z.infer<typeof ConsoleEnv>;
  * Reads the deployment's configuration from the environment.
  * @throws Error naming every missing or malformed variable (the stacks set them all).
  */
-export function readAwsConfig(env: Record<string, string | undefined> = process.env): AwsConfig {
+export function readAwsConfig(env: Record<string, string | undefined>): AwsConfig {
   return parseEnv(AwsEnv, env);
 }
 
 /** The API function's console settings. @throws Error naming every missing or malformed variable. */
-export function readConsoleConfig(env: Record<string, string | undefined> = process.env): ConsoleConfig {
+export function readConsoleConfig(env: Record<string, string | undefined>): ConsoleConfig {
   return parseEnv(ConsoleEnv, env);
 }
 

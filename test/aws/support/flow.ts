@@ -35,6 +35,20 @@ export function seedHolder(w: AwsWorld): void {
   for (const [key, body] of Object.entries(HOLDER_FILES)) w.s3.seed(BUCKETS.holder, key, body);
 }
 
+/** The permit of the flows, naming alice on the `s3://` dataset, valid from yesterday for 30 days. */
+export const permitBody = (w: AwsWorld) => ({
+  id: PERMIT,
+  title: "Survival by stage",
+  purpose: "scientific_research",
+  dataUser: "Universidade do Porto",
+  principalInvestigator: "alice",
+  researchers: ["alice"],
+  datasets: [DATASET],
+  validFrom: new Date(w.clock.t - DAY).toISOString(),
+  validUntil: new Date(w.clock.t + 30 * DAY).toISOString(),
+  egress: { minCellCount: 1, minDegreesOfFreedom: 1 },
+});
+
 /** The admin registers the `s3://` dataset and a permit naming alice (a KMS key and alias are created). */
 export async function registerDatasetAndPermit(w: AwsWorld, over: Partial<PermitInput> = {}) {
   seedHolder(w);
@@ -50,24 +64,7 @@ export async function registerDatasetAndPermit(w: AwsWorld, over: Partial<Permit
       identifierColumns: ["patient_id"],
     }),
   );
-  const now = w.clock.t;
-  return Permit.create(
-    w.deps,
-    ACTORS.admin,
-    PermitInput.parse({
-      id: PERMIT,
-      title: "Survival by stage",
-      purpose: "scientific_research",
-      dataUser: "Universidade do Porto",
-      principalInvestigator: "alice",
-      researchers: ["alice"],
-      datasets: [DATASET],
-      validFrom: new Date(now - DAY).toISOString(),
-      validUntil: new Date(now + 30 * DAY).toISOString(),
-      egress: { minCellCount: 1, minDegreesOfFreedom: 1 },
-      ...over,
-    }),
-  );
+  return Permit.create(w.deps, ACTORS.admin, PermitInput.parse({ ...permitBody(w), ...over }));
 }
 
 /** The API's launch (an Idempotency-Key, as clients send). */
