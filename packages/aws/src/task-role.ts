@@ -9,13 +9,12 @@ import {
   CreateRoleCommand,
   DeleteRoleCommand,
   DeleteRolePolicyCommand,
-  EntityAlreadyExistsException,
   GetRoleCommand,
   type IAMClient,
-  NoSuchEntityException,
   PutRolePolicyCommand,
 } from "@aws-sdk/client-iam";
 import { type RetryOptions, retrying } from "./runtime-retry";
+import { isError } from "./sdk-errors";
 
 /** Inline policy name on every task role. */
 export const ACCESS_POLICY_NAME = "spe-workspace-areas";
@@ -148,7 +147,7 @@ export async function ensureTaskRole(o: TaskRoleOptions, permitId: string): Prom
     );
     arn = created.Role!.Arn!;
   } catch (err) {
-    if (!(err instanceof EntityAlreadyExistsException)) throw err;
+    if (!isError(err, "EntityAlreadyExistsException")) throw err;
     const existing = await retrying(
       "reading the permit's task role",
       () => o.iam.send(new GetRoleCommand({ RoleName })),
@@ -184,8 +183,7 @@ export async function ensureTaskRole(o: TaskRoleOptions, permitId: string): Prom
  */
 export async function deleteTaskRole(o: TaskRoleOptions, permitId: string): Promise<void> {
   const RoleName = taskRoleName(o.stage, permitId);
-  const gone = (err: unknown) =>
-    err instanceof NoSuchEntityException || (err as Error).name === "NoSuchEntityException";
+  const gone = (err: unknown) => isError(err, "NoSuchEntityException");
   // Never delete a role that is not this permit's (a name someone else took, another permit's tag).
   const existing = await retrying(
     "reading the permit's task role",

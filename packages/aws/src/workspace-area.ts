@@ -6,6 +6,7 @@
  * symlinks, so a path that is spelled inside its area stays inside it. The bucket is versioned, so wiping
  * a workspace deletes every version and delete marker, and aborts unfinished multipart uploads.
  */
+
 import { createHash } from "node:crypto";
 import {
   AbortMultipartUploadCommand,
@@ -13,10 +14,7 @@ import {
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectVersionsCommand,
-  NoSuchKey,
-  NotFound,
   type S3Client,
-  S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { type OutputFile, type StagedFile, TooLargeError, ValidationError } from "@spe/core";
 import { type Area, SHA256_METADATA } from "./agent/protocol";
@@ -32,6 +30,7 @@ import {
   sha256Hex,
 } from "./agent/s3-objects";
 import { type RetryOptions, retrying } from "./runtime-retry";
+import { isError } from "./sdk-errors";
 
 /** Entries a listing returns at most, as on one node: a huge area must not stall the controller. */
 export const MAX_AREA_ENTRIES = 20_000;
@@ -68,10 +67,7 @@ export function checkAreaPath(path: string, field = "path"): string {
 }
 
 /** Whether an S3 error says the object is not there. */
-export const isMissing = (err: unknown) =>
-  err instanceof NoSuchKey ||
-  err instanceof NotFound ||
-  (err instanceof S3ServiceException && (err.name === "NoSuchKey" || err.name === "NotFound"));
+export const isMissing = (err: unknown) => isError(err, "NoSuchKey", "NotFound");
 
 export interface AreaOptions {
   s3: S3Client;
@@ -278,7 +274,7 @@ export class WorkspaceArea {
           this.o.s3
             .send(new AbortMultipartUploadCommand({ Bucket: this.o.bucket, Key: u.Key, UploadId: u.UploadId }))
             .catch((err: unknown) => {
-              if (!(err instanceof S3ServiceException && err.name === "NoSuchUpload")) throw err;
+              if (!isError(err, "NoSuchUpload")) throw err;
               return {};
             }),
         );
